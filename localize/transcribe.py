@@ -1,0 +1,425 @@
+"""Speech recognition: Mandarin audio to a simplified-Chinese ``Transcript``.
+
+Backends implement the small ``Transcriber`` protocol and are looked up by name in
+``TRANSCRIBERS``. The real backend is faster-whisper (CTranslate2); ``ScriptedTranscriber``
+is a fake shipped for tests and dry runs. Whatever the backend, ``postprocess`` applies
+the same guarantees: simplified characters, punctuation, hallucination guards.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from localize.domain import DroppedSegment, Segment, Transcript, Word
+from localize.errors import ModelError, TranscriptionError
+from localize.media import ASR_SAMPLE_RATE, load_audio
+from localize.models import ModelStore
+
+log = logging.getLogger(__name__)
+
+#: Steers Whisper towards simplified characters and punctuated Mandarin output.
+DEFAULT_PROMPT = "以下是普通话的句子。"
+DEFAULT_ASR_MODEL = "whisper-base"
+
+#: Phrases Whisper invents from silence or music (subtitle credits from its training
+#: data). Compared after stripping punctuation and spaces.
+HALLUCINATED_PHRASES: tuple[str, ...] = (
+    "请不吝点赞订阅转发打赏支持明镜与点点栏目",
+    "明镜与点点栏目",
+    "字幕由Amara.org社区提供",
+    "字幕由amara.org社区提供",
+    "小编字幕由Amara.org社区提供",
+    "中文字幕志愿者",
+    "字幕志愿者",
+    "优优独播剧场",
+    "YoYoTelevisionSeriesExclusive",
+    "谢谢观看",
+    "感谢观看",
+    "请订阅我的频道",
+    "点赞订阅",
+    "本字幕由",
+    "字幕提供",
+    "字幕制作",
+    "字幕校对",
+    "以下是普通话的句子",
+)
+
+_PUNCT = "，。？！、；：…—“”‘’（）《》,.?!;:\"'()·"
+_SENTENCE_END = "。？！…"
+_QUESTION_PARTICLES = ("吗", "么", "呢")
+_QUESTION_WORDS = ("为什么", "怎么", "是不是", "什么时候", "哪里", "谁")
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    """How to run speech recognition. Defaults suit Mandarin micro-drama dialogue."""
+
+    #: forced language; auto-detection misfires on short, emotional or synthetic speech
+    language: str = "zh"
+    #: text the decoder sees as "previous" text: steers script (simplified) and style
+    initial_prompt: str = DEFAULT_PROMPT
+    #: glossary names and terms, so character names come out right
+    hotwords: tuple[str, ...] = ()
+    beam_size: int = 5
+    #: Silero VAD (bundled with faster-whisper) skips music-only stretches
+    vad: bool = True
+    #: >0 runs faster-whisper's batched pipeline with this batch size
+    batch_size: int = 0
+    #: segments with no_speech_prob above this AND avg_logprob below the next are dropped
+    no_speech_threshold: float = 0.6
+    log_prob_threshold: float = -1.0
+    #: a unit repeated more times than this in a row is a decoding loop: collapsed
+    max_repeats: int = 3
+    #: pause (ms) between words where missing punctuation is restored as "，"
+    pause_comma_ms: int = 250
+
+
+class Transcriber(Protocol):
+    """A speech recogniser. Implementations load their model once and are reused."""
+
+    #: identifies backend + model + precision; part of cache keys downstream
+    model_id: str
+
+    def transcribe(
+        self, audio: npt.NDArray[np.float32], options: TranscribeOptions
+    ) -> Transcript:
+        """Recognise 16 kHz mono float32 audio. Returns raw segments (no postprocess)."""
+        ...
+
+
+# --------------------------------------------------------------------------- backends
+def _choose_device(device: str, compute_type: str) -> tuple[str, str]:
+    """int8 on CPU, float16 on a GPU, unless the caller says otherwise."""
+    import ctranslate2
+
+    if device == "auto":
+        device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    if compute_type == "auto":
+        compute_type = "float16" if device == "cuda" else "int8"
+    return device, compute_type
+
+
+def _whisper_repo(ref: str) -> str:
+    """Map faster-whisper's short names (large-v3, turbo...) to their hub repo ids."""
+    try:
+        from faster_whisper.utils import _MODELS
+    except ImportError:  # pragma: no cover - private table moved
+        return ref
+    return str(_MODELS.get(ref, ref))
+
+
+class FasterWhisperTranscriber:
+    """faster-whisper (CTranslate2 Whisper). Any CT2 Whisper folder or repo id works."""
+
+    def __init__(
+        self,
+        model: str = DEFAULT_ASR_MODEL,
+        *,
+        store: ModelStore | None = None,
+        device: str = "auto",
+        compute_type: str = "auto",
+        cpu_threads: int = 0,
+    ) -> None:
+        from faster_whisper import WhisperModel
+
+        store = store or ModelStore()
+        path = store.resolve(_whisper_repo(model))
+        self.device, self.compute_type = _choose_device(device, compute_type)
+        try:
+            self._model = WhisperModel(
+                str(path),
+                device=self.device,
+                compute_type=self.compute_type,
+                cpu_threads=cpu_threads or (os.cpu_count() or 1),
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelError(
+                f"cannot load the speech model {model!r} from {path}: {exc}",
+                "the folder must be a CTranslate2 Whisper model (model.bin, config.json, "
+                "tokenizer.json); convert a transformers checkpoint with "
+                "ct2-transformers-converter, or use a faster-whisper repo id",
+                model=model,
+            ) from exc
+        self.model_id = f"faster-whisper:{model}:{self.compute_type}"
+
+    def transcribe(
+        self, audio: npt.NDArray[np.float32], options: TranscribeOptions
+    ) -> Transcript:
+        kwargs: dict[str, Any] = dict(
+            language=options.language,
+            task="transcribe",
+            beam_size=options.beam_size,
+            initial_prompt=options.initial_prompt or None,
+            hotwords=" ".join(options.hotwords) or None,
+            vad_filter=options.vad,
+            word_timestamps=True,
+            # conditioning on the previous window is the main source of loops in
+            # dialogue with music; each VAD chunk stands on its own
+            condition_on_previous_text=False,
+            no_speech_threshold=options.no_speech_threshold,
+            log_prob_threshold=options.log_prob_threshold,
+        )
+        if options.vad:
+            kwargs["vad_parameters"] = {"min_silence_duration_ms": 300, "speech_pad_ms": 200}
+        if options.batch_size > 0:
+            from faster_whisper import BatchedInferencePipeline
+
+            pipeline = BatchedInferencePipeline(model=self._model)
+            kwargs.pop("condition_on_previous_text")
+            raw, _info = pipeline.transcribe(audio, batch_size=options.batch_size, **kwargs)
+        else:
+            raw, _info = self._model.transcribe(audio, **kwargs)
+        segments = tuple(_segment_from_whisper(s) for s in raw)  # decoding happens here
+        return Transcript(
+            language="zh-Hans",
+            duration_ms=round(len(audio) * 1000 / ASR_SAMPLE_RATE),
+            segments=segments,
+            model=self.model_id,
+        )
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def _segment_from_whisper(s: Any) -> Segment:
+    words = tuple(
+        Word(_ms(w.start), _ms(w.end), w.word, float(w.probability)) for w in (s.words or ())
+    )
+    return Segment(
+        start_ms=_ms(s.start),
+        end_ms=_ms(s.end),
+        text=s.text,
+        words=words,
+        avg_logprob=float(s.avg_logprob),
+        no_speech_prob=float(s.no_speech_prob),
+    )
+
+
+@dataclass
+class ScriptedTranscriber:
+    """A fake recogniser that returns given segments: for tests and dry runs."""
+
+    segments: Sequence[Segment] = ()
+    model_id: str = "scripted"
+    calls: list[int] = field(default_factory=list)
+
+    def transcribe(
+        self, audio: npt.NDArray[np.float32], options: TranscribeOptions
+    ) -> Transcript:
+        self.calls.append(len(audio))
+        return Transcript(
+            language="zh-Hans",
+            duration_ms=round(len(audio) * 1000 / ASR_SAMPLE_RATE),
+            segments=tuple(self.segments),
+            model=self.model_id,
+        )
+
+
+#: backend name -> factory(model_ref, store) ; the CLI and flows pick by name
+TRANSCRIBERS: dict[str, Callable[..., Transcriber]] = {
+    "faster-whisper": FasterWhisperTranscriber,
+    "scripted": ScriptedTranscriber,
+}
+
+
+def create_transcriber(backend: str = "faster-whisper", **kwargs: Any) -> Transcriber:
+    try:
+        factory = TRANSCRIBERS[backend]
+    except KeyError:
+        raise ModelError(
+            f"unknown speech recognition backend {backend!r}",
+            f"choose one of: {', '.join(sorted(TRANSCRIBERS))}",
+            model=backend,
+        ) from None
+    return factory(**kwargs)
+
+
+# ------------------------------------------------------------------- postprocessing
+def _to_simplified() -> Callable[[str], str]:
+    import opencc
+
+    converter = opencc.OpenCC("t2s")
+    return lambda text: str(converter.convert(text))
+
+
+_FULL_WIDTH = str.maketrans({",": "，", "?": "？", "!": "！", ";": "；", ":": "：", ".": "。"})
+
+
+def _clean(text: str) -> str:
+    """Chinese typography: no spaces between CJK characters (Whisper often emits them),
+    and full-width punctuation after CJK text (Whisper mixes in ASCII ",", "?")."""
+    text = text.strip()
+    text = re.sub(r"(?<=[^\x00-\x7f])\s+|\s+(?=[^\x00-\x7f])", "", text)
+    # only punctuation that follows a CJK character: "Amara.org" and "3.5" stay as they are
+    return re.sub(
+        r"(?<=[\u3400-\u9fff\uf900-\ufaff])[,?!;:.]",
+        lambda m: m.group(0).translate(_FULL_WIDTH),
+        text,
+    )
+
+
+def _clean_words(words: list[Word]) -> list[Word]:
+    """``_clean`` each word with its left neighbour as context, so a lone "," after a
+    Chinese word still becomes "，"; words left empty are removed."""
+    out: list[Word] = []
+    for w in words:
+        context = out[-1].text[-1] if out else ""
+        text = _clean(context + w.text)[len(context) :] if context else _clean(w.text)
+        if text.strip():
+            out.append(replace(w, text=text))
+    return out
+
+
+def _bare(text: str) -> str:
+    return re.sub(rf"[\s{re.escape(_PUNCT)}]", "", text)
+
+
+def _is_hallucinated_phrase(text: str) -> bool:
+    bare = _bare(text).lower()
+    return bool(bare) and any(p.lower() in bare for p in HALLUCINATED_PHRASES)
+
+
+def _collapse_repeats(text: str, max_repeats: int) -> tuple[str, list[bool]]:
+    """Collapse a unit repeated more than ``max_repeats`` times in a row to one copy.
+
+    Returns the new text and a keep-mask over the input characters (so word timings can
+    follow). Legit emphasis ("不要不要") stays; decoding loops ("对对对对对对对...") go.
+    """
+    keep = [True] * len(text)
+    i = 0
+    while i < len(text):
+        best: tuple[int, int] | None = None  # (unit length, repeat count)
+        for unit in range(1, min(16, (len(text) - i) // (max_repeats + 1)) + 1):
+            pattern = text[i : i + unit]
+            if not _bare(pattern):
+                continue
+            count = 1
+            while text[i + count * unit : i + (count + 1) * unit] == pattern:
+                count += 1
+            if count > max_repeats and (best is None or count * unit > best[0] * best[1]):
+                best = (unit, count)
+        if best:
+            unit, count = best
+            for j in range(i + unit, i + unit * count):
+                keep[j] = False
+            i += unit * count
+        else:
+            i += 1
+    return "".join(c for c, k in zip(text, keep, strict=True) if k), keep
+
+
+def _restore_punctuation(words: list[Word], pause_ms: int) -> list[Word]:
+    """Add "，" at pauses and a final "。"/"？" when the recogniser gave none at all."""
+    if not words or any(ch in _PUNCT for w in words for ch in w.text):
+        return words
+    out: list[Word] = []
+    for i, w in enumerate(words):
+        text = w.text
+        if i + 1 < len(words) and words[i + 1].start_ms - w.end_ms >= pause_ms:
+            text += "，"
+        out.append(replace(w, text=text))
+    sentence = "".join(w.text for w in out)
+    last = out[-1]
+    question = sentence.endswith(_QUESTION_PARTICLES) or any(q in sentence for q in _QUESTION_WORDS)
+    out[-1] = replace(last, text=last.text + ("？" if question else "。"))
+    return out
+
+
+def postprocess(
+    transcript: Transcript,
+    options: TranscribeOptions = TranscribeOptions(),
+    *,
+    to_simplified: Callable[[str], str] | None = None,
+) -> Transcript:
+    """Apply the recogniser-independent guarantees to a raw transcript.
+
+    1. simplified characters (OpenCC t2s), no spaces between CJK characters;
+    2. hallucination guards: credit phrases, no-speech + low-confidence segments, the
+       same text repeated across segments, repetition loops inside a segment;
+    3. punctuation restored where the model dropped it.
+    Everything removed is recorded in ``Transcript.dropped`` and logged.
+    """
+    convert = to_simplified or _to_simplified()
+    kept: list[Segment] = []
+    dropped = list(transcript.dropped)
+
+    def drop(seg: Segment, reason: str) -> None:
+        log.info("dropped segment %d-%d ms %r: %s", seg.start_ms, seg.end_ms, seg.text, reason)
+        dropped.append(DroppedSegment(seg, reason))
+
+    for seg in transcript.segments:
+        words = _clean_words([replace(w, text=convert(w.text)) for w in seg.words])
+        text = "".join(w.text for w in words) if words else _clean(convert(seg.text))
+        seg = replace(seg, text=text, words=tuple(words))
+        if not _bare(text):
+            drop(seg, "empty")
+            continue
+        if _is_hallucinated_phrase(text):
+            drop(seg, "known hallucinated phrase")
+            continue
+        if (
+            seg.no_speech_prob > options.no_speech_threshold
+            and seg.avg_logprob < options.log_prob_threshold
+        ):
+            drop(seg, f"no speech (p={seg.no_speech_prob:.2f}, logprob={seg.avg_logprob:.2f})")
+            continue
+        recent = [_bare(k.text) for k in kept[-options.max_repeats :]]
+        if len(recent) == options.max_repeats and all(r == _bare(text) for r in recent):
+            drop(seg, "the same text repeated across segments")
+            continue
+        collapsed, keep_mask = _collapse_repeats(text, options.max_repeats)
+        if collapsed != text:
+            log.info("collapsed a repetition loop in %r -> %r", text, collapsed)
+            dropped.append(DroppedSegment(seg, f"repetition loop collapsed to {collapsed!r}"))
+            words = _filter_words(words, keep_mask)
+            text = collapsed
+        words = _restore_punctuation(words, options.pause_comma_ms)
+        if words:
+            text = "".join(w.text for w in words)
+            seg = replace(seg, start_ms=words[0].start_ms, end_ms=max(seg.end_ms, words[-1].end_ms))
+        elif not any(ch in _PUNCT for ch in text):
+            text += "。"
+        kept.append(replace(seg, text=text, words=tuple(words)))
+    return replace(transcript, segments=tuple(kept), dropped=tuple(dropped))
+
+
+def _filter_words(words: list[Word], keep_mask: list[bool]) -> list[Word]:
+    out: list[Word] = []
+    pos = 0
+    for w in words:
+        mask = keep_mask[pos : pos + len(w.text)]
+        pos += len(w.text)
+        text = "".join(c for c, k in zip(w.text, mask, strict=True) if k)
+        if text:
+            out.append(replace(w, text=text))
+    return out
+
+
+def transcribe_file(
+    path: Path | str,
+    transcriber: Transcriber,
+    options: TranscribeOptions = TranscribeOptions(),
+) -> Transcript:
+    """Decode a media file and recognise its speech, with all guarantees applied.
+
+    A file with no speech yields a transcript with no segments (callers flag it); a file
+    with no audio stream raises MediaError.
+    """
+    audio = load_audio(path)
+    if audio.size == 0:
+        raise TranscriptionError(
+            f"{Path(path).name} has an audio stream with no samples",
+            "the soundtrack is empty; re-export the episode with its audio",
+        )
+    raw = transcriber.transcribe(audio, options)
+    return postprocess(raw, options)

