@@ -286,7 +286,7 @@ def _bare(text: str) -> str:
 
 def _is_hallucinated_phrase(text: str) -> bool:
     bare = _bare(text).lower()
-    return bool(bare) and any(p.lower() in bare for p in HALLUCINATED_PHRASES)
+    return bool(bare) and any(_bare(p).lower() in bare for p in HALLUCINATED_PHRASES)
 
 
 def _collapse_repeats(text: str, max_repeats: int) -> tuple[str, list[bool]]:
