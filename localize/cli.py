@@ -40,8 +40,10 @@ def _cmd_models(args: argparse.Namespace) -> int:
             status = "ready" if store.is_ready(name) else "-"
             size = f"{model.size / 1e6:,.0f} MB"
             print(f"{name:36} {model.kind:9} {size:>9}  {status:10} {model.description}")
-        print("\nAlso accepted wherever a model is asked for: a local folder, or a Hugging "
-              "Face repo id (needs internet).")
+        print(
+            "\nAlso accepted wherever a model is asked for: a local folder, or a Hugging "
+            "Face repo id (needs internet)."
+        )
         return 0
     if args.models_cmd == "fetch":
         for name in args.names:
@@ -80,8 +82,11 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
     out = Path(args.out)
     write_subtitles(track, out)
     for dropped in transcript.dropped:
-        print(f"note: dropped {dropped.segment.start_ms / 1000:.1f}s "
-              f"{dropped.segment.text!r}: {dropped.reason}", file=sys.stderr)
+        print(
+            f"note: dropped {dropped.segment.start_ms / 1000:.1f}s "
+            f"{dropped.segment.text!r}: {dropped.reason}",
+            file=sys.stderr,
+        )
     if not track.cues:
         print(f"warning: no speech found in {args.input}; wrote an empty {out}", file=sys.stderr)
         return 0
@@ -133,8 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("transcribe", help="Mandarin speech to simplified-Chinese subtitles")
     p.add_argument("input", help="episode video or audio file")
     p.add_argument("--out", required=True, help="subtitle file to write (.srt or .vtt)")
-    p.add_argument("--model", default="whisper-base",
-                   help="packaged name, folder or Hugging Face repo id (default: whisper-base)")
+    p.add_argument(
+        "--model",
+        default="whisper-base",
+        help="packaged name, folder or Hugging Face repo id (default: whisper-base)",
+    )
     p.add_argument("--glossary", help="series glossary: names become recognition hotwords")
     p.add_argument("--language", default="zh-Hans", help="style profile for the cues")
     p.set_defaults(handler=_cmd_transcribe)

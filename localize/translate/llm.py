@@ -1,0 +1,311 @@
+"""Context-aware translation with an instruction LLM (ChatML) on CTranslate2's Generator.
+
+Several numbered lines go into one request and several requests into one
+``generate_batch`` call. The reply is parsed strictly: every number exactly once, no
+extras. A reply that merges, drops or reorders lines is retried once, and then the lines
+are translated one per request, so a line can never be lost or shifted silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from localize.errors import ModelError, TranslationError
+from localize.models import ModelStore
+from localize.translate.base import TranslationContext
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MT_MODEL = "qwen2.5-coder-1.5b-instruct"
+
+#: display names for prompts; codes we do not know are passed through as they are
+LANGUAGE_NAMES = {
+    "zh-Hans": "Simplified Chinese",
+    "zh-Hant": "Traditional Chinese",
+    "en": "English",
+    "es": "Spanish",
+    "pt-BR": "Brazilian Portuguese",
+    "id": "Indonesian",
+    "vi": "Vietnamese",
+    "th": "Thai",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "fr": "French",
+    "de": "German",
+}
+
+_NUMBERED = re.compile(r"^\s*(\d{1,3})\s*[.:)、．]\s*(.*?)\s*$")
+
+
+@dataclass(frozen=True)
+class LLMOptions:
+    """Decoding and batching settings for the LLM backend."""
+
+    #: lines per request: more lines give more context but longer, riskier replies
+    lines_per_request: int = 8
+    #: requests per generate_batch call (CTranslate2 runs them together)
+    requests_per_batch: int = 4
+    #: previous lines shown for context
+    context_lines: int = 4
+    #: new tokens allowed per line of a request (plus a fixed margin)
+    tokens_per_line: int = 60
+    #: greedy decoding: reproducible subtitles, and the fastest on a CPU
+    sampling_topk: int = 1
+    repetition_penalty: float = 1.05
+
+
+def language_name(code: str) -> str:
+    return LANGUAGE_NAMES.get(code, code)
+
+
+def build_system_prompt(source: str, target: str, context: TranslationContext) -> str:
+    """Instructions, series synopsis and the glossary renderings that apply to the batch."""
+    parts = [
+        f"You are a professional subtitle translator for a short vertical drama series. "
+        f"Translate {language_name(source)} subtitles into natural, spoken "
+        f"{language_name(target)}. Keep each line short enough to read as a subtitle. "
+        f"Keep the meaning, tone and emotion; do not explain or add notes.",
+    ]
+    if context.synopsis:
+        parts.append(f"Series synopsis: {context.synopsis}")
+    required = sorted({pair for line in context.required for pair in line})
+    if required:
+        rules = "\n".join(f"- {zh} -> {tgt}" for zh, tgt in required)
+        parts.append(
+            "Glossary (always use exactly these renderings, never a literal translation):\n" + rules
+        )
+    if context.notes:
+        parts.append(context.notes)
+    parts.append(
+        "Reply with the translated lines only, one per line, each starting with its number "
+        "and a period, in the same order and count as the input. Never merge or split lines. "
+        f"Write no {language_name(source)} characters."
+    )
+    return "\n\n".join(parts)
+
+
+def build_user_prompt(lines: Sequence[str], context: TranslationContext) -> str:
+    parts = []
+    if context.previous:
+        prev = "\n".join(f"{src} => {tgt}" if tgt else src for src, tgt in context.previous)
+        parts.append(f"Previous lines, for context only (do not translate):\n{prev}")
+    numbered = []
+    for i, line in enumerate(lines):
+        speaker = context.speakers[i] if i < len(context.speakers) else None
+        prefix = f"[{speaker}] " if speaker else ""
+        numbered.append(f"{i + 1}. {prefix}{line}")
+        feedback = context.feedback[i] if i < len(context.feedback) else ""
+        if feedback:
+            numbered.append(f"   (note for line {i + 1}: {feedback})")
+    parts.append("Translate:\n" + "\n".join(numbered))
+    return "\n\n".join(parts)
+
+
+def chatml(system: str, user: str) -> str:
+    return (
+        f"<|im_start|>system\n{system}<|im_end|>\n"
+        f"<|im_start|>user\n{user}<|im_end|>\n"
+        f"<|im_start|>assistant\n"
+    )
+
+
+def parse_numbered_reply(reply: str, count: int) -> list[str] | None:
+    """The translations in a numbered reply, or None unless numbers 1..count each appear once.
+
+    Lines without a number continue the previous numbered line (a model may wrap).
+    """
+    found: dict[int, list[str]] = {}
+    current: int | None = None
+    for raw in reply.strip().splitlines():
+        if not raw.strip():
+            continue
+        match = _NUMBERED.match(raw)
+        if match:
+            number = int(match.group(1))
+            if number in found or not 1 <= number <= count:
+                return None
+            found[number] = [_strip_speaker(match.group(2))]
+            current = number
+        elif current is not None and not raw.lstrip().startswith("(note"):
+            found[current].append(raw.strip())
+        else:
+            return None
+    if sorted(found) != list(range(1, count + 1)):
+        return None
+    return [" ".join(found[i]).strip() for i in range(1, count + 1)]
+
+
+def _strip_speaker(text: str) -> str:
+    return re.sub(r"^\[[^\]]{1,40}\]\s*", "", text)
+
+
+def _clean_single(reply: str) -> str:
+    """A one-line reply: drop a number or quote the model added."""
+    first = next((ln for ln in reply.strip().splitlines() if ln.strip()), "")
+    match = _NUMBERED.match(first)
+    text = match.group(2) if match else first
+    return _strip_speaker(text.strip().strip('"“”'))
+
+
+class LLMTranslator:
+    """Translator backend for ChatML instruction models converted to CTranslate2.
+
+    ``model`` is the packaged default, a CTranslate2 Generator folder, a folder holding a
+    GGUF (converted once), or a Hugging Face repo id / transformers folder of a causal LM
+    (converted once with CTranslate2's converter).
+    """
+
+    follows_instructions = True
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MT_MODEL,
+        *,
+        store: ModelStore | None = None,
+        device: str = "auto",
+        compute_type: str = "auto",
+        options: LLMOptions | None = None,
+    ) -> None:
+        import ctranslate2
+        from tokenizers import Tokenizer
+
+        store = store or ModelStore()
+        folder = store.resolve_generator(model)
+        if device == "auto":
+            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+        if compute_type == "auto":
+            compute_type = "int8_float16" if device == "cuda" else "int8"
+        try:
+            self._generator = ctranslate2.Generator(
+                str(folder), device=device, compute_type=compute_type
+            )
+            self._tokenizer = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
+        except Exception as exc:  # CTranslate2 raises plain RuntimeError/ValueError
+            raise ModelError(
+                f"cannot load the translation model {model!r} from {folder}: {exc}",
+                "the folder must be a CTranslate2 Generator model with tokenizer.json; "
+                "run 'localize models fetch " + DEFAULT_MT_MODEL + "' for the default",
+                model=model,
+            ) from exc
+        self.options = options or LLMOptions()
+        self.model_id = f"llm:{model}:{compute_type}"
+
+    # ------------------------------------------------------------------ generation
+    def _generate(self, prompts: list[str], max_new_tokens: list[int]) -> list[str]:
+        tokens = [self._tokenizer.encode(p, add_special_tokens=False).tokens for p in prompts]
+        results = self._generator.generate_batch(
+            tokens,
+            max_length=max(max_new_tokens),
+            sampling_topk=self.options.sampling_topk,
+            repetition_penalty=self.options.repetition_penalty,
+            include_prompt_in_result=False,
+            end_token="<|im_end|>",
+        )
+        return [self._tokenizer.decode(r.sequences_ids[0]) for r in results]
+
+    # ------------------------------------------------------------------- interface
+    def translate(
+        self,
+        lines: Sequence[str],
+        *,
+        source: str,
+        target: str,
+        context: TranslationContext | None = None,
+    ) -> list[str]:
+        context = context or TranslationContext()
+        out: list[str | None] = [None if line.strip() else "" for line in lines]
+        todo = [i for i, line in enumerate(lines) if line.strip()]
+        size = max(1, self.options.lines_per_request)
+        chunks = [todo[k : k + size] for k in range(0, len(todo), size)]
+        for first in range(0, len(chunks), max(1, self.options.requests_per_batch)):
+            group = chunks[first : first + self.options.requests_per_batch]
+            replies = self._request(group, lines, source, target, context)
+            retry = []
+            for chunk, parsed in zip(group, replies, strict=True):
+                if parsed is None:
+                    retry.append(chunk)
+                else:
+                    for i, text in zip(chunk, parsed, strict=True):
+                        out[i] = text
+            if retry:
+                log.info("LLM reply did not match %d chunk(s); retrying", len(retry))
+                for chunk, parsed in zip(
+                    retry, self._request(retry, lines, source, target, context), strict=True
+                ):
+                    if parsed is None:
+                        log.warning("falling back to one line per request for %d lines", len(chunk))
+                        parsed = self._one_by_one(chunk, lines, source, target, context)
+                    for i, text in zip(chunk, parsed, strict=True):
+                        out[i] = text
+        missing = [i for i, text in enumerate(out) if text is None]
+        if missing:  # the loops above fill every line; this guards future edits
+            raise TranslationError(f"lines {missing} were not translated", "report this as a bug")
+        return [text or "" for text in out]
+
+    def _sub_context(
+        self, chunk: list[int], lines: Sequence[str], context: TranslationContext
+    ) -> TranslationContext:
+        start = chunk[0]
+        n = self.options.context_lines
+        previous = (
+            tuple(context.previous[-n:])
+            if start == 0
+            else tuple((lines[j], "") for j in range(max(0, start - n), start))
+        )
+
+        def pick(values: tuple[Any, ...], default: Any) -> tuple[Any, ...]:
+            return tuple(values[i] if i < len(values) else default for i in chunk)
+
+        return TranslationContext(
+            synopsis=context.synopsis,
+            previous=previous,
+            required=pick(context.required, ()),
+            feedback=pick(context.feedback, ""),
+            speakers=pick(context.speakers, None),
+            notes=context.notes,
+        )
+
+    def _request(
+        self,
+        chunks: list[list[int]],
+        lines: Sequence[str],
+        source: str,
+        target: str,
+        context: TranslationContext,
+    ) -> list[list[str] | None]:
+        prompts, budgets = [], []
+        for chunk in chunks:
+            sub = self._sub_context(chunk, lines, context)
+            batch = [lines[i].replace("\n", "") for i in chunk]
+            prompts.append(
+                chatml(build_system_prompt(source, target, sub), build_user_prompt(batch, sub))
+            )
+            budgets.append(16 + self.options.tokens_per_line * len(chunk))
+        replies = self._generate(prompts, budgets)
+        return [
+            parse_numbered_reply(reply, len(chunk))
+            for reply, chunk in zip(replies, chunks, strict=True)
+        ]
+
+    def _one_by_one(
+        self,
+        chunk: list[int],
+        lines: Sequence[str],
+        source: str,
+        target: str,
+        context: TranslationContext,
+    ) -> list[str]:
+        prompts = []
+        for i in chunk:
+            sub = self._sub_context([i], lines, context)
+            system = build_system_prompt(source, target, sub).rsplit("\n\n", 1)[0] + (
+                f"\n\nReply with the {language_name(target)} translation of the line only."
+            )
+            prompts.append(chatml(system, lines[i].replace("\n", "")))
+        replies = self._generate(prompts, [16 + self.options.tokens_per_line] * len(prompts))
+        return [_clean_single(r) for r in replies]

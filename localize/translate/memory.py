@@ -1,0 +1,132 @@
+"""Per-series translation memory (SQLite): exact matches skip the model.
+
+Two kinds of entries per (source line, target language):
+
+* ``approved``: a translator's correction or approval from review. Always wins.
+* ``machine``: a model's output, reused only for the same model and glossary version,
+  so changing either re-translates instead of serving stale lines.
+
+SQLite gives atomic writes and safe concurrent readers for parallel episodes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from localize.errors import LocalizeError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tm (
+    source      TEXT NOT NULL,
+    target_lang TEXT NOT NULL,
+    origin      TEXT NOT NULL CHECK (origin IN ('approved', 'machine')),
+    model_id    TEXT NOT NULL DEFAULT '',
+    glossary    TEXT NOT NULL DEFAULT '',
+    translation TEXT NOT NULL,
+    who         TEXT NOT NULL DEFAULT '',
+    episode     TEXT NOT NULL DEFAULT '',
+    updated_at  REAL NOT NULL,
+    PRIMARY KEY (source, target_lang, origin, model_id, glossary)
+);
+"""
+
+
+def normalise_source(text: str) -> str:
+    """The key a line is remembered under: NFKC, line breaks and outer spaces removed."""
+    return unicodedata.normalize("NFKC", text).replace("\n", "").strip()
+
+
+@dataclass(frozen=True)
+class MemoryHit:
+    translation: str
+    origin: str  # "approved" or "machine"
+    who: str = ""
+
+
+class TranslationMemory:
+    """A series' memory in one SQLite file. Cheap to open; open one per task."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise LocalizeError(
+                f"the translation memory {self.path} is unreadable ({exc})",
+                "restore it from a backup, or move it aside to start an empty memory",
+            ) from exc
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            with db:  # commits or rolls back
+                yield db
+        finally:
+            db.close()
+
+    def lookup(
+        self, source: str, target_lang: str, *, model_id: str = "", glossary: str = ""
+    ) -> MemoryHit | None:
+        """Approved entry if any, else a machine entry for this model + glossary."""
+        key = normalise_source(source)
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT translation, origin, who FROM tm WHERE source=? AND target_lang=? AND "
+                "(origin='approved' OR (origin='machine' AND model_id=? AND glossary=?)) "
+                "ORDER BY origin='approved' DESC, updated_at DESC LIMIT 1",
+                (key, target_lang, model_id, glossary),
+            ).fetchone()
+        return MemoryHit(row[0], row[1], row[2]) if row else None
+
+    def remember_machine(
+        self,
+        pairs: list[tuple[str, str]],
+        target_lang: str,
+        *,
+        model_id: str,
+        glossary: str = "",
+        episode: str = "",
+    ) -> None:
+        now = time.time()
+        with self._connect() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO tm VALUES (?, ?, 'machine', ?, ?, ?, '', ?, ?)",
+                [
+                    (normalise_source(s), target_lang, model_id, glossary, t, episode, now)
+                    for s, t in pairs
+                    if s.strip() and t.strip()
+                ],
+            )
+
+    def approve(
+        self, pairs: list[tuple[str, str]], target_lang: str, *, who: str, episode: str = ""
+    ) -> None:
+        """Record reviewed translations; they take precedence from now on."""
+        now = time.time()
+        with self._connect() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO tm VALUES (?, ?, 'approved', '', '', ?, ?, ?, ?)",
+                [
+                    (normalise_source(s), target_lang, t, who, episode, now)
+                    for s, t in pairs
+                    if s.strip() and t.strip()
+                ],
+            )
+
+    def count(self, origin: str | None = None) -> int:
+        with self._connect() as db:
+            if origin is None:
+                return int(db.execute("SELECT COUNT(*) FROM tm").fetchone()[0])
+            return int(
+                db.execute("SELECT COUNT(*) FROM tm WHERE origin=?", (origin,)).fetchone()[0]
+            )
