@@ -49,7 +49,7 @@ __all__ = [
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
-# Byte-order marks, longest first: the UTF-32 LE mark starts with the UTF-16 LE one.
+# UTF-32 before UTF-16: the UTF-32 LE mark starts with the UTF-16 LE one.
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -58,11 +58,15 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 
-# Tried in this order when there is no BOM. UTF-8 first because it almost never
-# decodes text that is not UTF-8; GB18030 is a superset of GBK and GB2312. Big5 (as
-# cp950, the Windows flavour) comes last because almost every Big5 byte sequence is
-# also valid GB18030, so it only wins when GB18030 rejects the bytes.
-_FALLBACK_ENCODINGS: tuple[str, ...] = ("utf-8", "gb18030", "cp950")
+# Big5's most frequent characters have lead bytes 0xA4-0xAF, which GBK assigns to
+# kana, Greek, Cyrillic, bopomofo, box drawing and private use. Real Chinese text
+# hardly uses those; Big5 bytes read as GB18030 are full of them.
+_GBK_SYMBOL_ROWS = (
+    (0x0370, 0x04FF),
+    (0x2500, 0x257F),
+    (0x3040, 0x312F),
+    (0xE000, 0xF8FF),
+)
 
 _REENCODE_HINT = (
     "re-save the file as UTF-8, e.g. `iconv -f BIG5 -t UTF-8 in.srt > out.srt` "
@@ -75,8 +79,11 @@ def decode_subtitle_bytes(data: bytes, *, path: str = "") -> tuple[str, str]:
 
     A byte-order mark decides (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE). Without one, the
     first of UTF-8, GB18030 (covers GBK and GB2312) and Big5 (cp950) that decodes
-    strictly and yields no NUL characters wins; the order is fixed, so the same bytes
-    always give the same text. The BOM is not part of the returned text.
+    strictly and yields no NUL characters wins, in that fixed order, so the same bytes
+    always give the same text. One exception: nearly all Big5 bytes are also valid
+    GB18030, so when the GB18030 reading is at least 5% kana/Greek/Cyrillic/box
+    drawing/private-use characters (the signature of Big5 read as GBK) and the Big5
+    reading is not, Big5 wins. The BOM is not part of the returned text.
 
     Raises:
         SubtitleFormatError: no encoding decodes the bytes cleanly.
@@ -92,19 +99,39 @@ def decode_subtitle_bytes(data: bytes, *, path: str = "") -> tuple[str, str]:
                     _REENCODE_HINT,
                     path,
                 ) from exc
-    for encoding in _FALLBACK_ENCODINGS:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        # NULs mean UTF-16/32 without a BOM or a binary file, never subtitle text
-        if "\x00" not in text:
-            return text, encoding
+    # UTF-8 first: it almost never decodes bytes that are not UTF-8. GB18030 covers
+    # GBK and GB2312. Big5 (as cp950, its Windows flavour) comes last.
+    text = _strict_decode(data, "utf-8")
+    if text is not None:
+        return text, "utf-8"
+    gb = _strict_decode(data, "gb18030")
+    big5 = _strict_decode(data, "cp950")
+    if gb is not None and not (
+        big5 is not None and _symbol_share(gb) >= 0.05 > _symbol_share(big5)
+    ):
+        return gb, "gb18030"
+    if big5 is not None:
+        return big5, "cp950"
     raise SubtitleFormatError(
         "cannot decode the file as UTF-8, UTF-16 (with BOM), GB18030/GBK or Big5",
         _REENCODE_HINT,
         path,
     )
+
+
+def _strict_decode(data: bytes, encoding: str) -> str | None:
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    # NULs mean UTF-16/32 without a BOM or a binary file, never subtitle text
+    return None if "\x00" in text else text
+
+
+def _symbol_share(text: str) -> float:
+    wide = [ord(c) for c in text if ord(c) > 0x7F]
+    odd = sum(any(lo <= cp <= hi for lo, hi in _GBK_SYMBOL_ROWS) for cp in wide)
+    return odd / len(wide) if wide else 0.0
 
 
 # ------------------------------------------------------------------------ formats
@@ -149,6 +176,12 @@ class SrtFormat(SubtitleFormat):
                     "each SRT cue is a number line, a line like "
                     "'00:00:01,000 --> 00:00:02,500', its text, then an empty line; "
                     "fix or delete this text (an empty line inside a cue's text splits it)",
+                    line=first_line,
+                )
+            if timing == 1 and not block[0].strip().isdigit():
+                raise SubtitleFormatError(
+                    f"expected a cue number, found {block[0].strip()!r}",
+                    "the line before an SRT timing line must be the cue number (1, 2, ...)",
                     line=first_line,
                 )
             timing_line = first_line + timing

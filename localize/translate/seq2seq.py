@@ -1,0 +1,897 @@
+"""Seq2seq machine translation: Marian (opus-mt), NLLB-200 and M2M100 checkpoints.
+
+Two backends share one piece of glue (:class:`Seq2SeqGlue`): the model's own tokenizer,
+the language tokens and decoding. They differ only in the runtime:
+
+* :class:`CT2Seq2SeqTranslator` — the fast path. Runs a CTranslate2 model; a transformers
+  checkpoint is converted once (int8 by default) into a cache keyed by the checkpoint's
+  content hash, so the next run starts immediately.
+* :class:`TransformersSeq2SeqTranslator` — the reference path (``AutoModelForSeq2SeqLM`` +
+  ``generate``). Slower; it exists to check the fast path against (greedy outputs of both
+  must be identical for the same checkpoint) and for checkpoints CTranslate2 cannot convert.
+
+How each family is told the languages:
+
+========  ==============================  =================================================
+family    source language                 target language
+========  ==============================  =================================================
+marian    fixed by the model              ``>>spa<<`` token in front of the source text
+                                          (multi-target models only)
+nllb      ``zho_Hans`` token (tokenizer)  ``spa_Latn`` as the first decoder token
+m2m100    ``__zh__`` token (tokenizer)    ``__es__`` as the first decoder token
+========  ==============================  =================================================
+
+Our language codes are BCP-47-ish (``zh-Hans``, ``en``, ``pt-BR``); :data:`LANGUAGE_CODES` is
+the one table that maps them to each family's names. A model's own codes (``fra_Latn`` for
+NLLB) are accepted as they are, for languages the table does not list.
+
+torch, transformers and ctranslate2 are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from localize.errors import ModelError, TranslationError
+from localize.models import ModelStore
+from localize.translate.base import TranslationContext
+
+__all__ = [
+    "FAMILIES",
+    "LANGUAGE_CODES",
+    "CT2Seq2SeqTranslator",
+    "Family",
+    "ModelLanguages",
+    "Seq2SeqGlue",
+    "TransformersSeq2SeqTranslator",
+    "convert_checkpoint",
+    "detect_family",
+    "model_language",
+]
+
+logger = logging.getLogger(__name__)
+
+Family = Literal["marian", "nllb", "m2m100"]
+FAMILIES: Final[tuple[Family, ...]] = ("marian", "nllb", "m2m100")
+
+#: our language code -> each family's names for it, preferred first. Marian names are what
+#: goes between ``>>`` and ``<<`` in multi-target models, plus the short codes that
+#: single-pair models record as ``source_lang``/``target_lang`` (opus-mt-zh-en: "zh", "en").
+#: M2M100 has a single Chinese code: asked for zh-Hant it writes whatever script it learnt,
+#: so Traditional output needs a conversion (OpenCC) afterwards.
+LANGUAGE_CODES: Final[dict[str, dict[Family, tuple[str, ...]]]] = {
+    "zh-Hans": {
+        "marian": ("cmn_Hans", "zho_Hans", "zh", "zho", "cmn"),
+        "nllb": ("zho_Hans",),
+        "m2m100": ("zh",),
+    },
+    "zh-Hant": {
+        "marian": ("cmn_Hant", "zho_Hant", "zh", "zho", "cmn"),
+        "nllb": ("zho_Hant",),
+        "m2m100": ("zh",),
+    },
+    "en": {"marian": ("eng", "en"), "nllb": ("eng_Latn",), "m2m100": ("en",)},
+    "es": {"marian": ("spa", "es"), "nllb": ("spa_Latn",), "m2m100": ("es",)},
+    "pt-BR": {
+        "marian": ("pt_br", "pt_BR", "por", "pt"),
+        "nllb": ("por_Latn",),
+        "m2m100": ("pt",),
+    },
+    "id": {"marian": ("ind", "id"), "nllb": ("ind_Latn",), "m2m100": ("id",)},
+    "vi": {"marian": ("vie", "vi"), "nllb": ("vie_Latn",), "m2m100": ("vi",)},
+    "th": {"marian": ("tha", "th"), "nllb": ("tha_Thai",), "m2m100": ("th",)},
+    "ja": {"marian": ("jpn", "ja"), "nllb": ("jpn_Jpan",), "m2m100": ("ja",)},
+    "ko": {"marian": ("kor", "ko"), "nllb": ("kor_Hang",), "m2m100": ("ko",)},
+}
+
+#: other spellings of the table's languages (after the exact code and its shorter prefixes)
+_ALIASES: Final[dict[str, str]] = {
+    "zh": "zh-Hans",
+    "zh-CN": "zh-Hans",
+    "zh-SG": "zh-Hans",
+    "zh-TW": "zh-Hant",
+    "zh-HK": "zh-Hant",
+    "zh-MO": "zh-Hant",
+    "pt": "pt-BR",
+}
+
+#: written into every converted folder: what it came from, and the family for the tokenizer
+CONVERSION_RECORD: Final = "localize-seq2seq.json"
+
+#: tokenizer files copied next to a converted model, so the folder is complete on its own
+_TOKENIZER_FILES: Final = (
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "tokenizer.json",
+    "vocab.json",
+    "target_vocab.json",
+    "source.spm",
+    "target.spm",
+    "sentencepiece.bpe.model",
+    "spm.model",
+)
+_CT2_VOCABULARIES: Final = (
+    "shared_vocabulary.json",
+    "shared_vocabulary.txt",
+    "source_vocabulary.json",
+    "source_vocabulary.txt",
+)
+_NLLB_CODE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
+_M2M100_TOKEN = re.compile(r"^__([a-z]{2,3}(?:_[A-Za-z]+)?)__$")
+_MARIAN_TOKEN = re.compile(r"^>>(.+)<<$")
+_HASH_BLOCK = 1 << 20
+
+
+# --------------------------------------------------------------------------- languages
+
+
+def _table_language(code: str) -> str | None:
+    """The :data:`LANGUAGE_CODES` key for ``code``: exact, then shorter prefixes, then aliases.
+
+    ``zh-Hant-TW`` -> ``zh-Hant``; ``pt-PT`` -> ``pt`` -> ``pt-BR``; ``en-US`` -> ``en``.
+    """
+    parts = code.strip().replace("_", "-").split("-")
+    for end in range(len(parts), 0, -1):
+        candidate = "-".join(parts[:end])
+        if candidate in LANGUAGE_CODES:
+            return candidate
+        if candidate in _ALIASES:
+            return _ALIASES[candidate]
+    return None
+
+
+@dataclass(frozen=True)
+class ModelLanguages:
+    """Which languages one model can translate between, in the model's own codes.
+
+    ``codes`` are the codes the model has language tokens for (NLLB ``spa_Latn``, M2M100
+    ``es``, Marian ``spa`` for ``>>spa<<``); empty for a single-pair Marian model. A Marian
+    model's recorded ``source``/``target`` (``zh``/``en`` for opus-mt-zh-en; group names such
+    as ``mul`` for multi-target models) are checked when they name a language we know.
+    """
+
+    family: Family
+    codes: frozenset[str] = frozenset()
+    source: str | None = None
+    target: str | None = None
+
+    def ours(self) -> list[str]:
+        """Our codes (table keys) this model supports as a target."""
+        return [
+            code
+            for code, names in LANGUAGE_CODES.items()
+            if any(name in self.codes for name in names[self.family])
+            or (not self.codes and self._matches(self.target, code))
+        ]
+
+    def resolve(
+        self, source: str, target: str, *, model: str = ""
+    ) -> tuple[str | None, str | None]:
+        """The model's codes for ``source`` and ``target`` (None where the model needs none).
+
+        Raises TranslationError, naming the codes the model supports, for a pair it lacks.
+        """
+        if self.family == "marian":
+            return None, self._resolve_marian(source, target, model)
+        return (
+            model_language(self.family, source, self.codes, model=model, role="source"),
+            model_language(self.family, target, self.codes, model=model, role="target"),
+        )
+
+    def _resolve_marian(self, source: str, target: str, model: str) -> str | None:
+        if self._known(self.source) and not self._matches(self.source, source):
+            raise TranslationError(
+                f"the Marian model {model or '(unnamed)'} translates from {self.source!r}, "
+                f"not from {source!r}",
+                f"use a model for {source} -> {target} (e.g. an opus-mt-{_short(source)}-* "
+                "model), or an NLLB-200 model, which covers both",
+            )
+        if self.codes:  # multi-target: the >>xxx<< token picks the language
+            return model_language("marian", target, self.codes, model=model, role="target")
+        if self._known(self.target) and not self._matches(self.target, target):
+            raise TranslationError(
+                f"the Marian model {model or '(unnamed)'} translates into {self.target!r} "
+                f"only, not into {target!r}",
+                f"use a model for {source} -> {target} (e.g. opus-mt-{_short(source)}-"
+                f"{_short(target)}), or an NLLB-200 model",
+            )
+        return None
+
+    def _matches(self, recorded: str | None, code: str) -> bool:
+        if recorded is None:
+            return False
+        key = _table_language(code)
+        names = LANGUAGE_CODES[key]["marian"] if key else (code,)
+        return recorded in names or recorded.replace("-", "_") in names
+
+    @staticmethod
+    def _known(recorded: str | None) -> bool:
+        """True if a recorded Marian language is one of ours (not a group like ``mul``)."""
+        return recorded is not None and any(
+            recorded in rows["marian"] or recorded.replace("-", "_") in rows["marian"]
+            for rows in LANGUAGE_CODES.values()
+        )
+
+
+def _short(code: str) -> str:
+    return code.split("-")[0]
+
+
+def model_language(
+    family: Family,
+    code: str,
+    supported: Collection[str],
+    *,
+    model: str = "",
+    role: str = "target",
+) -> str:
+    """The model's own name for our language ``code``, which must be in ``supported``.
+
+    ``supported`` holds the model's codes (``spa_Latn``...). A code that is already one of
+    them passes through, so languages missing from :data:`LANGUAGE_CODES` still work.
+    Raises TranslationError listing what the model supports.
+    """
+    key = _table_language(code)
+    if key is not None:
+        for name in LANGUAGE_CODES[key][family]:
+            if name in supported:
+                return name
+    if code in supported:
+        return code
+    ours = [
+        ours_code
+        for ours_code, names in LANGUAGE_CODES.items()
+        if any(name in supported for name in names[family])
+    ]
+    native = sorted(supported)
+    example = ", ".join(native[:8]) + (", ..." if len(native) > 8 else "")
+    raise TranslationError(
+        f"the {family} model {model or '(unnamed)'} has no {role} language {code!r}",
+        f"it supports {', '.join(ours) if ours else 'none of our language codes'}"
+        + (f" (and its own codes: {example})" if native else "")
+        + "; choose another model for this language pair",
+    )
+
+
+# ------------------------------------------------------------------------------ families
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _max_positions(folder: Path) -> int | None:
+    """The model's position table size (from a checkpoint, or our conversion record).
+
+    Neither runtime can go past it (CTranslate2 raises, transformers indexes out of range),
+    so source and output lengths are capped to it.
+    """
+    for name, key in (
+        (CONVERSION_RECORD, "max_positions"),
+        ("config.json", "max_position_embeddings"),
+    ):
+        value = _read_json(folder / name).get(key)
+        if isinstance(value, int) and value > 1:
+            return value
+    return None
+
+
+def _is_ct2_model(folder: Path) -> bool:
+    return (folder / "model.bin").is_file() and any(
+        (folder / name).is_file() for name in _CT2_VOCABULARIES
+    )
+
+
+def _mentions_nllb_codes(folder: Path) -> bool:
+    """NLLB is M2M100 underneath; only its tokenizer's ``eng_Latn``-style tokens tell."""
+    for name in ("tokenizer_config.json", "special_tokens_map.json", "tokenizer.json"):
+        path = folder / name
+        if path.is_file():
+            with path.open(encoding="utf-8", errors="replace") as fh:
+                if '"eng_Latn"' in fh.read():
+                    return True
+    return False
+
+
+def detect_family(folder: Path) -> Family:
+    """The model family of a transformers checkpoint or a CTranslate2 folder.
+
+    Checkpoints: ``model_type`` in config.json (``marian``; ``m2m_100`` is NLLB when its
+    tokenizer is an NllbTokenizer or has NLLB language tokens). CTranslate2 folders: the
+    conversion record localize writes, else the copied tokenizer_config.json.
+    """
+    record = _read_json(folder / CONVERSION_RECORD)
+    if record.get("family") in FAMILIES:
+        family: Family = record["family"]
+        return family
+    config = _read_json(folder / "config.json")
+    tokenizer_class = str(
+        _read_json(folder / "tokenizer_config.json").get("tokenizer_class")
+        or config.get("tokenizer_class")
+        or ""
+    )
+    model_type = config.get("model_type")
+    if model_type == "marian" or tokenizer_class.startswith("Marian"):
+        return "marian"
+    if tokenizer_class.startswith("Nllb"):
+        return "nllb"
+    if model_type == "m2m_100" or tokenizer_class.startswith("M2M100"):
+        return "nllb" if _mentions_nllb_codes(folder) else "m2m100"
+    what = f"model_type {model_type!r}" if model_type else "no model_type or tokenizer class"
+    raise ModelError(
+        f"{folder} is not a supported seq2seq translation model ({what})",
+        "use a Marian (opus-mt-*), NLLB-200 or M2M100 checkpoint, or a CTranslate2 conversion "
+        "of one that includes its tokenizer files (ct2-transformers-converter --copy_files "
+        "tokenizer_config.json ...); for instruction LLMs use the 'llm' backend",
+        model=str(folder),
+    )
+
+
+# -------------------------------------------------------------------------------- glue
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How to feed one language pair to the model."""
+
+    source_lang: str | None  #: tokenizer.src_lang (NLLB, M2M100)
+    target_token: str | None  #: first decoder token (NLLB, M2M100)
+    marian_prefix: str  #: ">>spa<< " in front of the source text (multi-target Marian)
+
+
+class Seq2SeqGlue:
+    """Tokenisation, language tokens and decoding shared by both runtimes.
+
+    Holds the model's own transformers tokenizer (sentencepiece underneath). Both backends
+    go through it so their outputs can be compared token for token. Not thread-safe: NLLB
+    and M2M100 tokenizers keep the source language as state.
+    """
+
+    def __init__(self, tokenizer: Any, family: Family, *, model: str = "") -> None:
+        self.tokenizer = tokenizer
+        self.family = family
+        self.model = model
+        self.languages = self._languages()
+        # language tokens are dropped before decoding: transformers 5 does not mark M2M100's
+        # as special, so skip_special_tokens alone would leave "__es__" in the text
+        self._drop_ids = frozenset(
+            tid
+            for tid in (
+                tokenizer.convert_tokens_to_ids(self._token(code)) for code in self.languages.codes
+            )
+            if isinstance(tid, int) and tid != tokenizer.unk_token_id
+        )
+        # ids past the tokenizer's vocabulary are padding rows of the embedding (M2M100's
+        # "madeupword"s); CTranslate2 names them, transformers would print "<unk>": drop both
+        self._id_limit = max([*tokenizer.get_vocab().values(), *self._drop_ids]) + 1
+
+    @classmethod
+    def load(cls, folder: Path, family: Family, *, model: str = "") -> Seq2SeqGlue:
+        """Load the tokenizer in ``folder`` (a checkpoint or a folder with its files)."""
+        from transformers import AutoTokenizer
+
+        try:
+            with _no_sacremoses_warning():
+                tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelError(
+                f"could not load the tokenizer of {model or folder}: {exc}",
+                "the folder needs the model's tokenizer files (tokenizer_config.json and its "
+                "sentencepiece models / vocab.json / tokenizer.json); pass tokenizer=<the "
+                "original checkpoint> for a CTranslate2 folder without them",
+                model=model or str(folder),
+            ) from exc
+        return cls(tokenizer, family, model=model)
+
+    # -- languages ---------------------------------------------------------------------
+
+    def _token(self, code: str) -> str:
+        if self.family == "marian":
+            return f">>{code}<<"
+        if self.family == "m2m100":
+            return f"__{code}__"
+        return code
+
+    def _languages(self) -> ModelLanguages:
+        tok = self.tokenizer
+        if self.family == "marian":
+            codes = {
+                m.group(1)
+                for token in getattr(tok, "supported_language_codes", None) or tok.get_vocab()
+                if (m := _MARIAN_TOKEN.match(token))
+            }
+            return ModelLanguages(
+                "marian",
+                frozenset(codes),
+                source=getattr(tok, "source_lang", None),
+                target=getattr(tok, "target_lang", None),
+            )
+        if self.family == "m2m100":
+            mapping = getattr(tok, "lang_code_to_token", None)
+            if mapping:
+                return ModelLanguages("m2m100", frozenset(mapping))
+            vocab = tok.get_vocab()
+            return ModelLanguages(
+                "m2m100",
+                frozenset(m.group(1) for t in vocab if (m := _M2M100_TOKEN.match(t))),
+            )
+        return ModelLanguages("nllb", frozenset(t for t in tok.get_vocab() if _NLLB_CODE.match(t)))
+
+    def plan(self, source: str, target: str) -> _Plan:
+        """Resolve a language pair (raises TranslationError when the model lacks it)."""
+        src, tgt = self.languages.resolve(source, target, model=self.model)
+        if self.family == "marian":
+            return _Plan(None, None, f"{self._token(tgt)} " if tgt else "")
+        assert src is not None and tgt is not None  # resolve() guarantees both here
+        return _Plan(src, self._token(tgt), "")
+
+    # -- encoding / decoding -------------------------------------------------------------
+
+    def source_texts(self, lines: Sequence[str], plan: _Plan) -> list[str]:
+        """What the tokenizer is given per line. Sets the tokenizer's source language."""
+        if plan.source_lang is not None:
+            self.tokenizer.src_lang = plan.source_lang
+        return [plan.marian_prefix + line for line in lines]
+
+    def source_tokens(self, texts: Sequence[str]) -> list[list[str]]:
+        """Token strings with the model's special tokens (CTranslate2 input)."""
+        tok = self.tokenizer
+        return [tok.convert_ids_to_tokens(tok.encode(text)) for text in texts]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """Target text from output ids, without language or other special tokens."""
+        kept = [i for i in map(int, ids) if i < self._id_limit and i not in self._drop_ids]
+        kwargs: dict[str, Any] = {"skip_special_tokens": True}
+        if self.family == "marian":
+            # transformers 5 decodes with the *source* sentencepiece model unless told
+            kwargs["use_source_tokenizer"] = False
+        return str(self.tokenizer.decode(kept, **kwargs)).strip()
+
+    def decode_tokens(self, tokens: Sequence[str]) -> str:
+        return self.decode(self.tokenizer.convert_tokens_to_ids(list(tokens)))
+
+
+@contextlib.contextmanager
+def _no_sacremoses_warning() -> Iterator[None]:
+    """MarianTokenizer asks for sacremoses, which only its normaliser (unused here) needs."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*sacremoses.*")
+        yield
+
+
+def _clean(line: str) -> str:
+    """One line of text: subtitle line breaks and runs of spaces become single spaces."""
+    return " ".join(line.split())
+
+
+def _translate_nonempty(
+    lines: Sequence[str], run: Callable[[list[str]], list[str]], *, model_id: str
+) -> list[str]:
+    """Translate the non-empty lines with ``run`` and put them back in place.
+
+    Empty lines pass through as "" without reaching the model (which would invent text).
+    """
+    cleaned = [_clean(line) for line in lines]
+    todo = [i for i, text in enumerate(cleaned) if text]
+    outputs: list[str] = [""] * len(lines)
+    if not todo:
+        return outputs
+    translated = run([cleaned[i] for i in todo])
+    if len(translated) != len(todo):  # the runtimes promise this; never pass on a shifted batch
+        raise TranslationError(
+            f"{model_id} returned {len(translated)} translations for {len(todo)} lines",
+            "this is a bug in the translation backend; please report it",
+        )
+    for i, text in zip(todo, translated, strict=True):
+        outputs[i] = text
+    return outputs
+
+
+# ---------------------------------------------------------------------------- converting
+
+
+def _checkpoint_files(folder: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+
+
+def checkpoint_hash(folder: Path, *, memo_dir: Path | None = None) -> str:
+    """sha256 over the relative paths and contents of every file in a checkpoint folder.
+
+    Hashing a multi-GB checkpoint takes seconds, so the result is remembered in ``memo_dir``
+    against the files' sizes and modification times and recomputed only when they change.
+    """
+    files = _checkpoint_files(folder)
+    signature = [
+        [str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns] for p in files
+    ]
+    memo = None
+    if memo_dir is not None:
+        memo = memo_dir / (hashlib.sha1(str(folder.resolve()).encode()).hexdigest() + ".json")
+        known = _read_json(memo)
+        if known.get("signature") == signature and isinstance(known.get("sha256"), str):
+            return str(known["sha256"])
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        with path.open("rb") as fh:
+            while block := fh.read(_HASH_BLOCK):
+                digest.update(block)
+        digest.update(b"\0")
+    result = digest.hexdigest()
+    if memo is not None:
+        _write_json_atomic(memo, {"signature": signature, "sha256": result})
+    return result
+
+
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive file lock, so two processes never convert the same model at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _slug(ref: str) -> str:
+    name = Path(ref.rstrip("/")).name or "model"
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name)[:60]
+
+
+def convert_checkpoint(
+    checkpoint: Path,
+    cache_dir: Path,
+    *,
+    quantization: str = "int8",
+    family: Family | None = None,
+    name: str = "",
+) -> tuple[Path, bool]:
+    """Convert a transformers checkpoint to CTranslate2 once; return (folder, converted now).
+
+    The folder is ``cache_dir/<name>-<content hash>-<quantization>``, so a changed checkpoint
+    gets a new conversion and an unchanged one is reused. The conversion is written to a
+    temporary folder and renamed into place under a file lock: a crash or a second process
+    never sees half a model. Needs torch (``pip install 'localize[torch]'``) while converting.
+    """
+    family = family or detect_family(checkpoint)
+    digest = checkpoint_hash(checkpoint, memo_dir=cache_dir / ".hashes")
+    key = f"{_slug(name or str(checkpoint))}-{digest[:16]}-{quantization}"
+    target = cache_dir / key
+    if (target / CONVERSION_RECORD).is_file():
+        return target, False
+    with _locked(cache_dir / f".{key}.lock"):
+        if (target / CONVERSION_RECORD).is_file():  # another process finished meanwhile
+            return target, False
+        work = Path(tempfile.mkdtemp(prefix=f".{key}.converting-", dir=cache_dir))
+        try:
+            staging = work / "model"
+            _run_converter(checkpoint, staging, quantization, family)
+            record = {
+                "family": family,
+                "source": name or str(checkpoint),
+                "checkpoint_sha256": digest,
+                "quantization": quantization,
+                "max_positions": _max_positions(checkpoint),
+            }
+            (staging / CONVERSION_RECORD).write_text(json.dumps(record, indent=2) + "\n")
+            if target.exists():  # a leftover without a record: an interrupted older layout
+                shutil.rmtree(target)
+            os.replace(staging, target)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    logger.info("converted %s to CTranslate2 (%s) in %s", checkpoint, quantization, target)
+    return target, True
+
+
+def _run_converter(checkpoint: Path, out: Path, quantization: str, family: Family) -> None:
+    import importlib.util
+
+    missing = [n for n in ("torch", "transformers") if importlib.util.find_spec(n) is None]
+    if missing:
+        raise ModelError(
+            f"converting {checkpoint} to CTranslate2 needs {' and '.join(missing)}",
+            "pip install 'localize[torch]' (CPU build: pip install torch --index-url "
+            "https://download.pytorch.org/whl/cpu), or pass an already converted "
+            "CTranslate2 folder",
+            model=str(checkpoint),
+        )
+    from ctranslate2.converters import TransformersConverter
+
+    class _Converter(TransformersConverter):  # type: ignore[misc]
+        # transformers 5 no longer lists M2M100's language tokens in get_vocab() or the
+        # special tokens, so CTranslate2's M2M100 loader would build a vocabulary ~100
+        # tokens short; hand it a view that includes them at their real ids.
+        def load_tokenizer(self, tokenizer_class: Any, path: str, **kwargs: Any) -> Any:
+            with _no_sacremoses_warning():
+                tokenizer = super().load_tokenizer(tokenizer_class, path, **kwargs)
+            return _FullVocabulary(tokenizer)
+
+    copy = [name for name in _TOKENIZER_FILES if (checkpoint / name).is_file()]
+    try:
+        converter = _Converter(str(checkpoint), copy_files=copy, low_cpu_mem_usage=True)
+        converter.convert(str(out), quantization=quantization, force=True)
+    except (ValueError, NotImplementedError, OSError, RuntimeError, KeyError) as exc:
+        raise ModelError(
+            f"CTranslate2 could not convert the {family} checkpoint {checkpoint}: {exc}",
+            "check that ctranslate2, transformers and torch are installed in compatible "
+            "versions (see pyproject.toml), or try backend 'transformers-seq2seq'",
+            model=str(checkpoint),
+        ) from exc
+
+
+class _FullVocabulary:
+    """A tokenizer proxy whose ``get_vocab()`` includes M2M100's language tokens."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self._tokenizer = tokenizer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tokenizer, name)
+
+    def get_vocab(self) -> dict[str, int]:
+        vocab = dict(self._tokenizer.get_vocab())
+        vocab.update(getattr(self._tokenizer, "lang_token_to_id", None) or {})
+        return vocab
+
+
+# ----------------------------------------------------------------------------- backends
+
+
+def _cuda_devices() -> int:
+    import ctranslate2
+
+    return int(ctranslate2.get_cuda_device_count())
+
+
+class CT2Seq2SeqTranslator:
+    """Marian / NLLB-200 / M2M100 translation on CTranslate2 (the fast path).
+
+    ``model`` is a packaged name, a folder or a Hugging Face repo id (resolved by ``store``):
+    either a CTranslate2 model folder (``model.bin`` + vocabulary, with the tokenizer files
+    copied in, or ``tokenizer`` pointing at the original checkpoint) or a transformers
+    checkpoint, converted once into ``store.root.parent / "ct2-cache"``.
+
+    ``device="auto"`` uses a GPU when CTranslate2 sees one; ``compute_type="auto"`` is int8 on
+    CPU and float16 on GPU. ``quantization`` is the weight type written when converting.
+    ``max_decoding_length`` counts output tokens, including NLLB/M2M100's language token.
+    """
+
+    follows_instructions = False
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        store: ModelStore | None = None,
+        device: str = "auto",
+        compute_type: str = "auto",
+        beam_size: int = 4,
+        batch_size: int = 16,
+        max_decoding_length: int = 256,
+        quantization: str = "int8",
+        tokenizer: str | None = None,
+    ) -> None:
+        import ctranslate2
+
+        store = store or ModelStore()
+        folder = store.resolve(model)
+        #: True if this construction ran the conversion (False: CT2 folder or cache hit)
+        self.converted = False
+        if _is_ct2_model(folder):
+            self.model_dir = folder
+            tokenizer_dir = store.resolve(tokenizer) if tokenizer else folder
+            family = detect_family(folder if tokenizer is None else tokenizer_dir)
+        else:
+            family = detect_family(folder)
+            self.model_dir, self.converted = convert_checkpoint(
+                folder,
+                store.root.parent / "ct2-cache",
+                quantization=quantization,
+                family=family,
+                name=model,
+            )
+            tokenizer_dir = store.resolve(tokenizer) if tokenizer else folder
+        self.family: Family = family
+        self.glue = Seq2SeqGlue.load(tokenizer_dir, family, model=model)
+        positions = _max_positions(self.model_dir) or _max_positions(tokenizer_dir)
+
+        self.device = device if device != "auto" else ("cuda" if _cuda_devices() else "cpu")
+        if compute_type == "auto":
+            compute_type = "float16" if self.device == "cuda" else "int8"
+            supported = ctranslate2.get_supported_compute_types(self.device)
+            if compute_type not in supported:  # old CPUs without int8 kernels
+                compute_type = "float32"
+        self.compute_type = compute_type
+        try:
+            self._translator = ctranslate2.Translator(
+                str(self.model_dir), device=self.device, compute_type=compute_type
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelError(
+                f"CTranslate2 could not load {self.model_dir}: {exc}",
+                "check device and compute_type (CPU: int8/float32; GPU: float16/int8_float16); "
+                "delete the folder to convert the checkpoint again if it is a cached conversion",
+                model=model,
+            ) from exc
+        self.beam_size = beam_size
+        self.batch_size = batch_size
+        # decoding starts at position 0 with the start token, hence the - 1
+        self.max_decoding_length = min(max_decoding_length, (positions or 1 << 30) - 1)
+        self._max_input_length = positions or 1024  # 1024: CTranslate2's own default
+        self.model_id = f"ct2-seq2seq:{model}:{compute_type}"
+
+    def translate(
+        self,
+        lines: Sequence[str],
+        *,
+        source: str,
+        target: str,
+        context: TranslationContext | None = None,
+    ) -> list[str]:
+        """One translation per line, in order; empty lines stay empty. ``context`` is unused."""
+        plan = self.glue.plan(source, target)
+
+        def run(texts: list[str]) -> list[str]:
+            tokens = self.glue.source_tokens(self.glue.source_texts(texts, plan))
+            prefix = [[plan.target_token] for _ in texts] if plan.target_token else None
+            try:
+                results = self._translator.translate_batch(
+                    tokens,
+                    target_prefix=prefix,
+                    beam_size=self.beam_size,
+                    max_batch_size=self.batch_size,
+                    max_decoding_length=self.max_decoding_length,
+                    max_input_length=self._max_input_length,
+                )
+            except (RuntimeError, ValueError) as exc:
+                raise TranslationError(
+                    f"{self.model_id} failed on a batch of {len(texts)} lines: {exc}",
+                    "lower batch_size or max_decoding_length if memory ran out",
+                ) from exc
+            return [self.glue.decode_tokens(r.hypotheses[0]) for r in results]
+
+        return _translate_nonempty(lines, run, model_id=self.model_id)
+
+
+class TransformersSeq2SeqTranslator:
+    """Marian / NLLB-200 / M2M100 translation with transformers ``generate`` (reference path).
+
+    Needs torch. Greedy output (``beam_size=1``) is identical to :class:`CT2Seq2SeqTranslator`
+    converted at float32 for the same checkpoint; the tests rely on that.
+    """
+
+    follows_instructions = False
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        store: ModelStore | None = None,
+        device: str = "cpu",
+        beam_size: int = 4,
+        batch_size: int = 8,
+        max_decoding_length: int = 256,
+    ) -> None:
+        try:
+            import torch
+            from transformers import AutoModelForSeq2SeqLM
+        except ImportError as exc:
+            raise ModelError(
+                f"the transformers seq2seq backend needs torch and transformers ({exc})",
+                "pip install 'localize[torch]', or use backend 'ct2-seq2seq'",
+                model=model,
+            ) from exc
+
+        store = store or ModelStore()
+        folder = store.resolve(model)
+        if _is_ct2_model(folder):
+            raise ModelError(
+                f"{folder} is a CTranslate2 model, which transformers cannot load",
+                "use backend 'ct2-seq2seq' for it, or pass the original checkpoint",
+                model=model,
+            )
+        self.family: Family = detect_family(folder)
+        self.glue = Seq2SeqGlue.load(folder, self.family, model=model)
+        try:
+            self._model = AutoModelForSeq2SeqLM.from_pretrained(str(folder)).to(device).eval()
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise ModelError(
+                f"transformers could not load {folder}: {exc}",
+                "check that the folder is a complete checkpoint (config.json + weights)",
+                model=model,
+            ) from exc
+        self._torch = torch
+        self.device = device
+        self.beam_size = beam_size
+        self.batch_size = batch_size
+        self._max_input_length = _max_positions(folder) or 1024
+        # decoding starts at position 0 with the start token, hence the - 1
+        self.max_decoding_length = min(max_decoding_length, self._max_input_length - 1)
+        self.model_id = (
+            f"transformers-seq2seq:{model}:{str(self._model.dtype).removeprefix('torch.')}"
+        )
+
+    def translate(
+        self,
+        lines: Sequence[str],
+        *,
+        source: str,
+        target: str,
+        context: TranslationContext | None = None,
+    ) -> list[str]:
+        """One translation per line, in order; empty lines stay empty. ``context`` is unused."""
+        plan = self.glue.plan(source, target)
+        tok = self.glue.tokenizer
+        options: dict[str, Any] = {
+            "num_beams": self.beam_size,
+            "do_sample": False,
+            "max_new_tokens": self.max_decoding_length,
+        }
+        if plan.target_token:
+            options["forced_bos_token_id"] = tok.convert_tokens_to_ids(plan.target_token)
+        if self.family == "marian" and tok.pad_token_id is not None:
+            # Marian's <pad> only starts the decoder; CTranslate2 drops it from the
+            # vocabulary, and opus-mt's generation config bans it. Ban it here too.
+            options["suppress_tokens"] = [tok.pad_token_id]
+
+        def run(texts: list[str]) -> list[str]:
+            out: list[str] = []
+            for start in range(0, len(texts), self.batch_size):
+                chunk = self.glue.source_texts(texts[start : start + self.batch_size], plan)
+                batch = tok(
+                    chunk,
+                    return_tensors="pt",
+                    padding=True,
+                    truncation=True,
+                    max_length=self._max_input_length,
+                ).to(self.device)
+                try:
+                    with self._torch.inference_mode():
+                        generated = self._model.generate(**batch, **options)
+                except (RuntimeError, ValueError) as exc:
+                    raise TranslationError(
+                        f"{self.model_id} failed on a batch of {len(chunk)} lines: {exc}",
+                        "lower batch_size or max_decoding_length if memory ran out",
+                    ) from exc
+                out.extend(self.glue.decode(row.tolist()) for row in generated)
+            return out
+
+        return _translate_nonempty(lines, run, model_id=self.model_id)
