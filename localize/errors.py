@@ -31,7 +31,7 @@ class LocalizeError(Exception):
 class MediaError(LocalizeError):
     """An input file cannot be probed or decoded (missing, empty, corrupt, no audio...)."""
 
-    _fields = ("message", "hint", "path")
+    _fields: ClassVar[tuple[str, ...]] = ("message", "hint", "path")
 
     def __init__(self, message: str, hint: str = "", path: str = "") -> None:
         super().__init__(message, hint)
@@ -45,7 +45,7 @@ class ToolMissingError(LocalizeError):
 class ModelError(LocalizeError):
     """A model reference cannot be resolved, fetched, verified or loaded."""
 
-    _fields = ("message", "hint", "model")
+    _fields: ClassVar[tuple[str, ...]] = ("message", "hint", "model")
 
     def __init__(self, message: str, hint: str = "", model: str = "") -> None:
         super().__init__(message, hint)
@@ -59,7 +59,7 @@ class ChecksumMismatchError(ModelError):
 class SubtitleFormatError(LocalizeError):
     """A subtitle file cannot be decoded or parsed. ``line`` is 1-based (0 if unknown)."""
 
-    _fields = ("message", "hint", "path", "line")
+    _fields: ClassVar[tuple[str, ...]] = ("message", "hint", "path", "line")
 
     def __init__(self, message: str, hint: str = "", path: str = "", line: int = 0) -> None:
         super().__init__(message, hint)
@@ -67,8 +67,10 @@ class SubtitleFormatError(LocalizeError):
         self.line = line
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}: " if self.path and self.line else (
-            f"{self.path}: " if self.path else ""
+        where = (
+            f"{self.path}:{self.line}: "
+            if self.path and self.line
+            else (f"{self.path}: " if self.path else "")
         )
         text = f"{where}{self.message}"
         return f"{text}\n  -> {self.hint}" if self.hint else text
@@ -77,7 +79,7 @@ class SubtitleFormatError(LocalizeError):
 class GlossaryError(SubtitleFormatError):
     """A glossary file is invalid. Carries file, line and the offending entry."""
 
-    _fields = ("message", "hint", "path", "line", "entry")
+    _fields: ClassVar[tuple[str, ...]] = ("message", "hint", "path", "line", "entry")
 
     def __init__(
         self, message: str, hint: str = "", path: str = "", line: int = 0, entry: str = ""

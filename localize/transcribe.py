@@ -361,6 +361,9 @@ def postprocess(
         if _is_hallucinated_phrase(text):
             drop(seg, "known hallucinated phrase")
             continue
+        if len(_bare(text)) >= 4 and _bare(text) in _bare(options.initial_prompt):
+            drop(seg, "an echo of the initial prompt")
+            continue
         if (
             seg.no_speech_prob > options.no_speech_threshold
             and seg.avg_logprob < options.log_prob_threshold

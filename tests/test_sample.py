@@ -23,7 +23,7 @@ import pytest
 
 from localize.domain import Cue
 from localize.errors import LocalizeError, ToolMissingError
-from localize.sample import SCRIPT, SampleEpisode, build_sample_episode, pinyin_for_espeak
+from localize.sample import SCRIPT, SampleEpisode, pinyin_for_espeak
 from localize.sample.build import (
     FRAME_MS,
     GAP_RANGE_MS,
@@ -50,11 +50,6 @@ CAST = {
     "madam_gu": "顾老夫人",
 }
 ASR_RATE = 16_000
-
-
-@pytest.fixture(scope="session")
-def episode(tmp_path_factory: pytest.TempPathFactory) -> SampleEpisode:
-    return build_sample_episode(tmp_path_factory.mktemp("sample"), seed=0)
 
 
 @pytest.fixture(scope="session")

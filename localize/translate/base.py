@@ -89,4 +89,3 @@ def create_translator(backend: str, **kwargs: Any) -> Translator:
         TRANSLATORS[backend] = factory
     translator: Translator = factory(**kwargs)
     return translator
-

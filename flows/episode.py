@@ -1,0 +1,417 @@
+"""The ``localize-episode`` flow: probe -> transcribe -> translate -> QC -> review -> package.
+
+Tasks are thin wrappers over ``localize`` and are cached on their inputs (the video's
+content hash, model ids, the glossary version) plus their own source, with results
+persisted: a re-run after a crash or a change redoes only what changed.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import INPUTS, TASK_SOURCE
+from prefect.context import get_run_context
+from prefect.flow_runs import pause_flow_run, suspend_flow_run
+
+from flows.params import EpisodeParams
+from flows.review_input import ReviewInput
+from localize import __version__
+from localize.domain import CueTrack, Transcript
+from localize.errors import LocalizeError
+from localize.glossary import Glossary, load_glossary
+from localize.media import MediaInfo, probe
+from localize.models import localize_home, sha256_file
+from localize.package import Manifest, publish_episode
+from localize.pipeline import transcribe_to_cues
+from localize.pool import ModelPool
+from localize.qc import QCReport, build_report
+from localize.review import (
+    ReviewHistory,
+    ReviewInputError,
+    apply_edits,
+    make_record,
+    parse_edits,
+)
+from localize.segment import load_style_profile
+from localize.translate import create_translator
+from localize.translate.enforce import LineOutcome, translate_cues
+from localize.translate.memory import TranslationMemory
+
+CACHE = INPUTS + TASK_SOURCE
+#: how many "request changes" rounds before the run stops asking
+MAX_REVIEW_ROUNDS = 5
+REPO_GLOSSARIES = Path(__file__).resolve().parent.parent / "glossaries"
+
+
+@functools.cache
+def model_pool() -> ModelPool:
+    """One pool per worker process: each model loads once and serves every episode."""
+    return ModelPool()
+
+
+@functools.cache
+def _translator(backend: str, model: str) -> Any:
+    if backend == "fake":
+        return create_translator("fake")
+    return create_translator(backend, model=model, store=model_pool().store)
+
+
+def resolve_glossary_path(series: str) -> Path:
+    """A series name in the glossaries folder, or a path to a glossary file."""
+    candidate = Path(series).expanduser()
+    if candidate.suffix == ".toml" or os.sep in series:
+        if not candidate.is_file():
+            raise LocalizeError(
+                f"glossary file not found: {series}", "check the path of the series glossary"
+            )
+        return candidate
+    folder = Path(os.environ.get("LOCALIZE_GLOSSARIES", REPO_GLOSSARIES))
+    path = folder / f"{series}.toml"
+    if not path.is_file():
+        known = sorted(p.stem for p in folder.glob("*.toml"))
+        raise LocalizeError(
+            f"no glossary for series {series!r} in {folder}",
+            f"known series: {', '.join(known) or 'none'}; create {path} "
+            "(see glossaries/README.md) or pass a path",
+        )
+    return path
+
+
+# ---------------------------------------------------------------------------- tasks
+@task(name="probe", task_run_name="probe {episode}")
+def probe_task(video: str, episode: str) -> tuple[MediaInfo, str]:
+    """Describe the video and hash its content (the cache key of everything after)."""
+    info = probe(Path(video))
+    return info, sha256_file(Path(video))
+
+
+@task(
+    name="transcribe",
+    task_run_name="transcribe {episode}",
+    cache_policy=CACHE,
+    persist_result=True,
+)
+def transcribe_task(
+    video: str,
+    content_hash: str,
+    episode: str,
+    asr_model: str,
+    glossary_path: str,
+    glossary_version: str,
+    code_version: str = __version__,
+) -> tuple[CueTrack, Transcript]:
+    logger = get_run_logger()
+    glossary = load_glossary(Path(glossary_path))
+    logger.info(
+        "recognising speech with %s (%d glossary hotwords)", asr_model, len(glossary.hotwords())
+    )
+    track, transcript = transcribe_to_cues(
+        Path(video), model=asr_model, glossary=glossary, pool=model_pool()
+    )
+    for dropped in transcript.dropped:
+        logger.info(
+            "dropped %r at %.1fs: %s",
+            dropped.segment.text,
+            dropped.segment.start_ms / 1000,
+            dropped.reason,
+        )
+    logger.info("%d cues of Chinese subtitles", len(track.cues))
+    return track, transcript
+
+
+@task(
+    name="translate",
+    task_run_name="translate {episode} to {target}",
+    cache_policy=CACHE,
+    persist_result=True,
+)
+def translate_task(
+    source: CueTrack,
+    target: str,
+    episode: str,
+    backend: str,
+    model: str,
+    glossary_path: str,
+    glossary_version: str,
+    series_id: str,
+    code_version: str = __version__,
+) -> tuple[CueTrack, list[LineOutcome]]:
+    logger = get_run_logger()
+    glossary = load_glossary(Path(glossary_path))
+    translator = _translator(backend, model)
+    memory = TranslationMemory(series_memory_path(series_id))
+    track, outcomes = translate_cues(
+        source, translator, target=target, glossary=glossary, memory=memory, episode=episode
+    )
+    reused = sum(o.origin.startswith("memory") for o in outcomes)
+    flagged = sum(bool(o.problems) for o in outcomes)
+    logger.info(
+        "%s: %d lines, %d from translation memory, %d still flagged",
+        target,
+        len(outcomes),
+        reused,
+        flagged,
+    )
+    return track, outcomes
+
+
+def series_memory_path(series_id: str) -> Path:
+    return localize_home() / "memory" / f"{series_id}.sqlite"
+
+
+@task(name="qc", task_run_name="qc {episode}")
+def qc_task(
+    episode: str,
+    source: CueTrack,
+    targets: dict[str, CueTrack],
+    glossary_path: str,
+    media_duration_ms: int,
+    outcomes: dict[str, list[LineOutcome]] | None = None,
+) -> QCReport:
+    glossary = load_glossary(Path(glossary_path))
+    tracks = {source.language: source, **targets}
+    profiles = {lang: load_style_profile(lang) for lang in tracks}
+    return build_report(
+        tracks,
+        profiles,
+        source=source,
+        glossary=glossary,
+        media_duration_ms=media_duration_ms,
+        outcomes=outcomes,
+    )
+
+
+@task(name="package", task_run_name="package {episode}")
+def package_task(
+    out_dir: str,
+    series: str,
+    episode: str,
+    source: CueTrack,
+    targets: dict[str, CueTrack],
+    report: QCReport,
+    review: ReviewHistory | None,
+) -> Manifest:
+    manifest = publish_episode(
+        Path(out_dir),
+        series=series,
+        episode=episode,
+        source=source,
+        targets=targets,
+        qc_json=report.to_json(),
+        review_json=review.to_json() if review else None,
+        extra={"qc_ok": report.ok, "localize_version": __version__},
+    )
+    get_run_logger().info("published %d files to %s", len(manifest.files), out_dir)
+    return manifest
+
+
+# ---------------------------------------------------------------------------- review
+def publish_draft(
+    episode: str, source: CueTrack, targets: dict[str, CueTrack], report: QCReport, round_: int
+) -> None:
+    """The whole draft as a table artifact (searchable, paged) and a QC summary."""
+    rows = []
+    flags_by_cue = report.flags_by_cue()
+    for i, cue in enumerate(source.cues, 1):
+        row: dict[str, Any] = {
+            "index": i,
+            "time": f"{_clock(cue.start_ms)} - {_clock(cue.end_ms)}",
+            source.language: cue.text.replace("\n", " "),
+        }
+        for lang, track in targets.items():
+            row[lang] = track.cues[i - 1].text.replace("\n", " / ")
+        row["qc"] = "; ".join(flags_by_cue.get(i, []))
+        rows.append(row)
+    create_table_artifact(
+        rows,
+        key=f"draft-{_slug(episode)}",
+        description=f"Draft of {episode}, review round {round_}: source, translations, QC flags",
+    )
+    create_markdown_artifact(
+        report.to_markdown(), key=f"qc-{_slug(episode)}", description=f"QC report for {episode}"
+    )
+
+
+def _review_description(episode: str, targets: list[str], report: QCReport, error: str) -> str:
+    lines = [
+        f"## Review of {episode}",
+        "",
+        f"The draft is in the **Artifacts** tab (`draft-{_slug(episode)}`): every cue with its "
+        f"source, the {', '.join(targets)} translation and QC flags.",
+        "",
+        f"QC: **{'passes' if report.ok else 'has errors'}** "
+        f"({report.error_count} errors, {report.warning_count} warnings).",
+        "",
+        "Write corrections one per line as `INDEX | new text` "
+        f"(or `LANG:INDEX | new text`; first language is {targets[0]}).",
+    ]
+    if error:
+        lines += ["", f"**Your last input was not applied:** {error}"]
+    return "\n".join(lines)
+
+
+def _in_deployment() -> bool:
+    ctx = get_run_context()
+    flow_run = getattr(ctx, "flow_run", None)
+    return bool(flow_run and flow_run.deployment_id)
+
+
+def run_review(
+    episode: str,
+    source: CueTrack,
+    targets: dict[str, CueTrack],
+    report: QCReport,
+    params: EpisodeParams,
+    requalify: Any,
+) -> tuple[dict[str, CueTrack], QCReport, ReviewHistory]:
+    """Pause (or suspend, when deployed) until a translator approves or rejects.
+
+    Invalid corrections change nothing and the form is shown again with the reason.
+    """
+    logger = get_run_logger()
+    history: list[Any] = []
+    error = ""
+    timeout = int(params.review_timeout_hours * 3600)
+    for attempt in range(1, 3 * MAX_REVIEW_ROUNDS + 1):
+        round_ = len(history) + 1
+        if round_ > MAX_REVIEW_ROUNDS:
+            break
+        publish_draft(episode, source, targets, report, round_)
+        form = ReviewInput.with_initial_data(
+            description=_review_description(episode, list(targets), report, error),
+            decision="approve",
+        )
+        key = f"review-{attempt}"
+        if _in_deployment():
+            # holds no process while the translator takes days; the flow re-runs from
+            # the top on resume and its cached tasks return at once
+            answer = suspend_flow_run(wait_for_input=form, timeout=timeout, key=key)
+        else:
+            answer = pause_flow_run(wait_for_input=form, timeout=timeout, key=key, poll_interval=2)
+        try:
+            edits = parse_edits(answer.edits, targets)
+        except ReviewInputError as exc:
+            error = exc.message
+            logger.warning("review input rejected: %s", exc.message)
+            continue
+        error = ""
+        targets, changes = apply_edits(targets, edits)
+        record = make_record(answer.decision, answer.reviewer, answer.notes, round_, changes)
+        history.append(record)
+        logger.info(
+            "review round %d by %s: %s, %d edits",
+            round_,
+            record.reviewer,
+            record.decision,
+            len(changes),
+        )
+        report = requalify(targets)
+        if record.decision == "reject":
+            raise ReviewRejected(
+                f"{episode} was rejected by {record.reviewer}: {record.notes or 'no notes'}",
+                "nothing was published; fix the source material or the glossary and run again",
+            )
+        if record.decision == "approve":
+            return targets, report, ReviewHistory(tuple(history))
+    raise ReviewRejected(
+        f"{episode}: no approval after {MAX_REVIEW_ROUNDS} review rounds",
+        "start a new run when the translation is ready to approve",
+    )
+
+
+class ReviewRejected(LocalizeError):
+    """The reviewer rejected the episode (or never approved it)."""
+
+
+# ----------------------------------------------------------------------------- flow
+@dataclass(frozen=True)
+class EpisodeResult:
+    out_dir: str
+    files: list[str]
+    qc_ok: bool
+    review: str  # "approved", "skipped"
+    flagged_cues: int
+
+
+@flow(name="localize-episode", log_prints=True)
+def localize_episode(params: EpisodeParams) -> EpisodeResult:
+    """Localize one episode: subtitles in every target language, reviewed and packaged."""
+    logger = get_run_logger()
+    video = Path(params.video).expanduser()
+    episode = video.stem
+    glossary_path = resolve_glossary_path(params.series)
+    glossary: Glossary = load_glossary(glossary_path)
+    series_id = glossary.series.id
+    out_dir = Path(params.out_dir) if params.out_dir else Path("out") / series_id / episode
+    logger.info("localizing %s (%s) into %s", episode, series_id, ", ".join(params.targets))
+
+    info, content_hash = probe_task(str(video), episode)
+    source, _transcript = transcribe_task(
+        str(video), content_hash, episode, params.asr_model, str(glossary_path), glossary.version
+    )
+    translated: dict[str, tuple[CueTrack, list[LineOutcome]]] = {
+        target: translate_task(
+            source,
+            target,
+            episode,
+            params.mt_backend,
+            params.mt_model,
+            str(glossary_path),
+            glossary.version,
+            series_id,
+        )
+        for target in params.targets
+    }
+    targets = {lang: track for lang, (track, _) in translated.items()}
+    outcomes = {lang: out for lang, (_, out) in translated.items()}
+    report = qc_task(episode, source, targets, str(glossary_path), info.duration_ms, outcomes)
+    logger.info("QC: %d errors, %d warnings", report.error_count, report.warning_count)
+
+    history: ReviewHistory | None = None
+    decision = "skipped"
+    if params.review:
+
+        def requalify(new_targets: dict[str, CueTrack]) -> QCReport:
+            return qc_task.fn(
+                episode, source, new_targets, str(glossary_path), info.duration_ms, outcomes
+            )
+
+        targets, report, history = run_review(episode, source, targets, report, params, requalify)
+        decision = "approved"
+        memory = TranslationMemory(series_memory_path(series_id))
+        final = history.rounds[-1]
+        for lang, track in targets.items():
+            memory.approve(
+                [(cue.source or "", cue.text.replace("\n", " ")) for cue in track.cues],
+                lang,
+                who=final.reviewer,
+                episode=episode,
+            )
+    else:
+        publish_draft(episode, source, targets, report, 0)
+
+    manifest = package_task(str(out_dir), series_id, episode, source, targets, report, history)
+    flagged = len(report.flags_by_cue())
+    return EpisodeResult(
+        out_dir=str(out_dir),
+        files=[f.path for f in manifest.files],
+        qc_ok=report.ok,
+        review=decision,
+        flagged_cues=flagged,
+    )
+
+
+def _clock(ms: int) -> str:
+    return f"{ms // 60000:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-") or "episode"

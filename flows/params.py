@@ -1,0 +1,58 @@
+"""Typed flow parameters: Prefect renders them as a validated form in the UI."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+#: target languages the UI offers (each has a subtitle style profile)
+TargetLanguage = Literal["en", "es", "pt-BR", "id", "vi", "th", "ja", "ko", "fr", "de"]
+MTBackend = Literal["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"]
+
+
+class EpisodeParams(BaseModel):
+    """What a manager chooses when localizing one episode."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    video: str = Field(description="Path of the episode video, as seen by the worker")
+    series: str = Field(
+        description="Series glossary: a name in glossaries/ (e.g. ceo-contract-bride) "
+        "or a path to a .toml file"
+    )
+    targets: list[TargetLanguage] = Field(
+        default=["en"], min_length=1, description="Subtitle languages to produce"
+    )
+    dub: list[TargetLanguage] = Field(
+        default=[], description="Languages to dub (each must also be a target)"
+    )
+    review: bool = Field(
+        default=True, description="Pause for a translator's review before publishing"
+    )
+    out_dir: str | None = Field(
+        default=None, description="Output folder (default: out/<series>/<episode>)"
+    )
+    asr_model: str = Field(
+        default="whisper-base",
+        description="Speech model: packaged name, folder or Hugging Face repo id",
+    )
+    mt_backend: MTBackend = Field(
+        default="llm", description="Translation backend ('fake' is a dry run for testing)"
+    )
+    mt_model: str = Field(
+        default="qwen2.5-coder-1.5b-instruct",
+        description="Translation model: packaged name, folder or Hugging Face repo id",
+    )
+    review_timeout_hours: float = Field(
+        default=72.0, gt=0, le=24 * 30, description="How long a review may take"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> EpisodeParams:
+        if len(set(self.targets)) != len(self.targets):
+            raise ValueError("targets lists a language twice")
+        extra = [lang for lang in self.dub if lang not in self.targets]
+        if extra:
+            raise ValueError(f"dub languages {extra} must also be in targets")
+        return self

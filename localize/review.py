@@ -1,0 +1,151 @@
+"""The translator's review: parse corrections, apply them, and record who changed what.
+
+Corrections arrive as text, one per line, ``INDEX | new text`` (for the first target
+language) or ``LANG:INDEX | new text``; a literal ``\\n`` inside the text starts a new
+subtitle line. Input is validated as a whole before anything is applied: one bad line
+rejects the batch with a message that names it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import ClassVar
+from datetime import UTC, datetime
+
+from localize.domain import CueTrack
+from localize.errors import LocalizeError
+
+DECISIONS = ("approve", "request changes", "reject")
+
+_EDIT = re.compile(
+    r"^\s*(?:(?P<lang>[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?)\s*:\s*)?"  # optional "es:"
+    r"(?P<index>\d+)\s*\|(?P<text>.*)$"
+)
+
+
+class ReviewInputError(LocalizeError):
+    """The reviewer's input cannot be applied; nothing was changed."""
+
+    _fields: ClassVar[tuple[str, ...]] = ("message", "hint", "problems")
+
+    def __init__(self, message: str, hint: str = "", problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message, hint)
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Edit:
+    language: str
+    index: int  # 1-based cue index
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """What a reviewer decided, when, and every change they made (kept with the outputs)."""
+
+    decision: str
+    reviewer: str
+    notes: str
+    at: str  # ISO 8601, UTC
+    round: int
+    edits: tuple[Edit, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ReviewHistory:
+    rounds: tuple[ReviewRecord, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> str:
+        return json.dumps([r.to_dict() for r in self.rounds], ensure_ascii=False, indent=2)
+
+
+def parse_edits(text: str, tracks: Mapping[str, CueTrack]) -> dict[str, dict[int, str]]:
+    """Parse ``INDEX | text`` lines into ``{language: {index: new text}}``.
+
+    ``tracks`` are the target-language drafts (the first one is the default language).
+    Raises ReviewInputError listing every bad line (unknown index or language, empty
+    text, malformed line, the same cue edited twice).
+    """
+    if not tracks:
+        raise ReviewInputError("there is no translation to edit", "approve or reject the run")
+    default = next(iter(tracks))
+    edits: dict[str, dict[int, str]] = {}
+    problems: list[str] = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not raw.strip():
+            continue
+        match = _EDIT.match(raw)
+        if not match:
+            problems.append(f"line {number}: expected 'INDEX | new text', got {raw.strip()!r}")
+            continue
+        lang = match.group("lang") or default
+        index = int(match.group("index"))
+        new = match.group("text").strip().replace("\\n", "\n")
+        if lang not in tracks:
+            problems.append(
+                f"line {number}: no {lang!r} translation in this run "
+                f"(languages: {', '.join(tracks)})"
+            )
+        elif not 1 <= index <= len(tracks[lang].cues):
+            problems.append(
+                f"line {number}: there is no cue {index} (cues are 1..{len(tracks[lang].cues)})"
+            )
+        elif not new:
+            problems.append(
+                f"line {number}: the new text for cue {index} is empty; write the text, "
+                "or leave the cue out to keep it"
+            )
+        elif index in edits.get(lang, {}):
+            problems.append(f"line {number}: cue {index} is edited twice")
+        else:
+            edits.setdefault(lang, {})[index] = new
+    if problems:
+        raise ReviewInputError(
+            "the corrections were not applied:\n  " + "\n  ".join(problems),
+            "fix the lines listed and submit again; nothing was changed",
+            tuple(problems),
+        )
+    return edits
+
+
+def apply_edits(
+    tracks: Mapping[str, CueTrack],
+    edits: Mapping[str, Mapping[int, str]],
+) -> tuple[dict[str, CueTrack], tuple[Edit, ...]]:
+    """Apply parsed edits; return the new tracks and the changes (before/after)."""
+    out = dict(tracks)
+    changes: list[Edit] = []
+    for lang, by_index in edits.items():
+        cues = list(out[lang].cues)
+        for index, text in sorted(by_index.items()):
+            before = cues[index - 1].text
+            if before != text:
+                cues[index - 1] = replace(cues[index - 1], text=text)
+                changes.append(Edit(lang, index, before, text))
+        out[lang] = replace(out[lang], cues=tuple(cues))
+    return out, tuple(changes)
+
+
+def make_record(
+    decision: str, reviewer: str, notes: str, round_: int, edits: tuple[Edit, ...]
+) -> ReviewRecord:
+    if decision not in DECISIONS:
+        raise ReviewInputError(
+            f"unknown decision {decision!r}", f"choose one of: {', '.join(DECISIONS)}"
+        )
+    return ReviewRecord(
+        decision=decision,
+        reviewer=reviewer.strip() or "unknown",
+        notes=notes.strip(),
+        at=datetime.now(UTC).isoformat(timespec="seconds"),
+        round=round_,
+        edits=edits,
+    )

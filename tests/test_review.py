@@ -1,0 +1,55 @@
+"""Review corrections: validated as a whole, applied with a before/after record."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from localize.domain import Cue, CueTrack
+from localize.review import ReviewInputError, apply_edits, make_record, parse_edits
+
+EN = CueTrack("en", (Cue(0, 1000, "Hello."), Cue(1000, 2000, "Bye."), Cue(2000, 3000, "CEO.")))
+ES = CueTrack("es", (Cue(0, 1000, "Hola."), Cue(1000, 2000, "Adiós."), Cue(2000, 3000, "Jefe.")))
+
+
+def test_edits_apply_to_the_first_language_or_the_named_one() -> None:
+    edits = parse_edits(
+        "3 | Mr. Gu.\nes:3 | Señor Gu.\n\n 1 |Hi there.\\nFriend.", {"en": EN, "es": ES}
+    )
+    assert edits == {"en": {3: "Mr. Gu.", 1: "Hi there.\nFriend."}, "es": {3: "Señor Gu."}}
+    tracks, changes = apply_edits({"en": EN, "es": ES}, edits)
+    assert tracks["en"].cues[2].text == "Mr. Gu."
+    assert tracks["en"].cues[2].start_ms == 2000
+    assert {(c.language, c.index, c.before, c.after) for c in changes} >= {
+        ("en", 3, "CEO.", "Mr. Gu."),
+        ("es", 3, "Jefe.", "Señor Gu."),
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("7 | text", "there is no cue 7 (cues are 1..3)"),
+        ("2 |   ", "the new text for cue 2 is empty"),
+        ("fr:1 | Bonjour", "no 'fr' translation in this run"),
+        ("one | text", "expected 'INDEX | new text'"),
+        ("1 | a\n1 | b", "cue 1 is edited twice"),
+    ],
+)
+def test_bad_input_changes_nothing_and_says_why(text: str, expected: str) -> None:
+    with pytest.raises(ReviewInputError) as err:
+        parse_edits(
+            "2 | fine\n" + text if not text.startswith("1 |") else text, {"en": EN, "es": ES}
+        )
+    assert expected in str(err.value)
+    assert "nothing was changed" in err.value.hint
+    back = pickle.loads(pickle.dumps(err.value))
+    assert back.problems == err.value.problems
+
+
+def test_record_says_who_when_and_what() -> None:
+    record = make_record("approve", "  Ana ", "ok", 1, ())
+    assert record.reviewer == "Ana" and record.at.endswith("+00:00")
+    with pytest.raises(ReviewInputError, match="unknown decision"):
+        make_record("maybe", "Ana", "", 1, ())
