@@ -287,6 +287,9 @@ class LLMTranslator:
             )
             budgets.append(16 + self.options.tokens_per_line * len(chunk))
         replies = self._generate(prompts, budgets)
+        for reply, chunk in zip(replies, chunks, strict=True):
+            if parse_numbered_reply(reply, len(chunk)) is None:
+                log.info("unparseable reply for %d lines: %r", len(chunk), reply[:500])
         return [
             parse_numbered_reply(reply, len(chunk))
             for reply, chunk in zip(replies, chunks, strict=True)
