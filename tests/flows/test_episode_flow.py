@@ -1,0 +1,134 @@
+"""The episode flow on a real Prefect server: outputs, caching, and the review pause."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localize.sample import SampleEpisode
+from localize.subtitles import read_subtitles
+from localize.translate.memory import TranslationMemory
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("prefect_server")]
+
+
+def _params(episode: SampleEpisode, out: Path, **kw: Any):  # type: ignore[no-untyped-def]
+    from flows.params import EpisodeParams
+
+    base: dict[str, Any] = dict(
+        video=str(episode.video), series="ceo-contract-bride", targets=["en"],
+        review=False, out_dir=str(out), mt_backend="fake",
+    )
+    base.update(kw)
+    return EpisodeParams(**base)
+
+
+def _task_states(flow_run_id: Any) -> dict[str, str]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import TaskRunSort
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+            sort=TaskRunSort.EXPECTED_START_TIME_ASC,
+            limit=200,
+        )
+    return {run.name: run.state.name for run in runs if run.state}
+
+
+def test_unattended_run_publishes_subtitles_and_a_report(
+    episode: SampleEpisode, tmp_path: Path, localize_home: Path
+) -> None:
+    from flows.episode import localize_episode
+
+    out = tmp_path / "out" / "ep01"
+    state = localize_episode(_params(episode, out), return_state=True)
+    result = state.result()
+    assert result.review == "skipped"
+    zh = read_subtitles(out / "episode.zh-Hans.srt")
+    en = read_subtitles(out / "episode.en.vtt")
+    assert len(zh.cues) >= 8, "the sample's speech was not transcribed"
+    assert [(c.start_ms, c.end_ms) for c in en.cues] == [(c.start_ms, c.end_ms) for c in zh.cues]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {f["path"] for f in manifest["files"]} >= {"episode.en.srt", "qc.json"}
+    qc = json.loads((out / "qc.json").read_text())
+    assert "en" in json.dumps(qc)
+
+    # the same run again: recognition and translation come from the cache
+    again = localize_episode(_params(episode, out), return_state=True)
+    states = _task_states(again.state_details.flow_run_id)
+    assert states["transcribe episode"] == "Cached"
+    assert states["translate episode to en"] == "Cached"
+    assert again.result().files == result.files
+
+
+def _wait_for_paused(timeout: float = 120) -> Any:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState
+    from prefect.client.schemas.filters import FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            runs = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+                ),
+                sort=FlowRunSort.EXPECTED_START_TIME_DESC,
+                limit=10,
+            )
+            if runs:
+                return runs[0].id
+            time.sleep(0.5)
+    raise AssertionError("the flow never paused for review")
+
+
+def test_review_pause_resume_with_edits(
+    episode: SampleEpisode, tmp_path: Path, localize_home: Path
+) -> None:
+    from prefect.flow_runs import resume_flow_run
+
+    from flows.episode import localize_episode
+
+    out = tmp_path / "reviewed"
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        box["state"] = localize_episode(_params(episode, out, review=True), return_state=True)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    try:
+        # 1) an invalid correction changes nothing and the form comes back
+        run_id = _wait_for_paused()
+        resume_flow_run(run_id, run_input={"decision": "approve", "reviewer": "ana",
+                                           "edits": "999 | no such cue"})
+        time.sleep(1)
+        run_id = _wait_for_paused()
+        # 2) a valid correction with approval
+        resume_flow_run(run_id, run_input={
+            "decision": "approve", "reviewer": "ana", "notes": "fixed line 1",
+            "edits": "1 | Mr. Gu, Miss Lin is here.",
+        })
+    finally:
+        worker.join(timeout=180)
+    result = box["state"].result()
+    assert result.review == "approved"
+    en = read_subtitles(out / "episode.en.srt")
+    assert en.cues[0].text.replace("\n", " ") == "Mr. Gu, Miss Lin is here."
+    review = json.loads((out / "review.json").read_text())
+    assert review[-1]["reviewer"] == "ana" and review[-1]["decision"] == "approve"
+    assert review[-1]["edits"][0]["after"] == "Mr. Gu, Miss Lin is here."
+    memory = TranslationMemory(localize_home / "memory" / "ceo-contract-bride.sqlite")
+    zh = read_subtitles(out / "episode.zh-Hans.srt")
+    hit = memory.lookup(zh.cues[0].text, "en")
+    assert hit is not None and hit.origin == "approved"
+    assert hit.translation == "Mr. Gu, Miss Lin is here." and hit.who == "ana"
