@@ -108,9 +108,7 @@ def transcribe_task(
 ) -> tuple[CueTrack, Transcript]:
     logger = get_run_logger()
     glossary = load_glossary(Path(glossary_path))
-    logger.info(
-        "recognising speech with %s (%d glossary hotwords)", asr_model, len(glossary.hotwords())
-    )
+    logger.info("recognising speech with %s", asr_model)
     track, transcript = transcribe_to_cues(
         Path(video), model=asr_model, glossary=glossary, pool=model_pool()
     )
@@ -339,7 +337,7 @@ class EpisodeResult:
     flagged_cues: int
 
 
-@flow(name="localize-episode", log_prints=True)
+@flow(name="localize-episode", log_prints=True, persist_result=True)
 def localize_episode(params: EpisodeParams) -> EpisodeResult:
     """Localize one episode: subtitles in every target language, reviewed and packaged."""
     logger = get_run_logger()

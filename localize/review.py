@@ -12,8 +12,8 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import ClassVar
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from localize.domain import CueTrack
 from localize.errors import LocalizeError

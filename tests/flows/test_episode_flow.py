@@ -21,8 +21,12 @@ def _params(episode: SampleEpisode, out: Path, **kw: Any):  # type: ignore[no-un
     from flows.params import EpisodeParams
 
     base: dict[str, Any] = dict(
-        video=str(episode.video), series="ceo-contract-bride", targets=["en"],
-        review=False, out_dir=str(out), mt_backend="fake",
+        video=str(episode.video),
+        series="ceo-contract-bride",
+        targets=["en"],
+        review=False,
+        out_dir=str(out),
+        mt_backend="fake",
     )
     base.update(kw)
     return EpisodeParams(**base)
@@ -70,8 +74,11 @@ def test_unattended_run_publishes_subtitles_and_a_report(
 
 def _wait_for_paused(timeout: float = 120) -> Any:
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState
-    from prefect.client.schemas.filters import FlowRunFilterStateType
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
     from prefect.client.schemas.objects import StateType
     from prefect.client.schemas.sorting import FlowRunSort
 
@@ -109,15 +116,22 @@ def test_review_pause_resume_with_edits(
     try:
         # 1) an invalid correction changes nothing and the form comes back
         run_id = _wait_for_paused()
-        resume_flow_run(run_id, run_input={"decision": "approve", "reviewer": "ana",
-                                           "edits": "999 | no such cue"})
+        resume_flow_run(
+            run_id,
+            run_input={"decision": "approve", "reviewer": "ana", "edits": "999 | no such cue"},
+        )
         time.sleep(1)
         run_id = _wait_for_paused()
         # 2) a valid correction with approval
-        resume_flow_run(run_id, run_input={
-            "decision": "approve", "reviewer": "ana", "notes": "fixed line 1",
-            "edits": "1 | Mr. Gu, Miss Lin is here.",
-        })
+        resume_flow_run(
+            run_id,
+            run_input={
+                "decision": "approve",
+                "reviewer": "ana",
+                "notes": "fixed line 1",
+                "edits": "1 | Mr. Gu, Miss Lin is here.",
+            },
+        )
     finally:
         worker.join(timeout=180)
     result = box["state"].result()

@@ -1,0 +1,81 @@
+"""The LLM backend: strict reply parsing, prompts, and the real packaged model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from localize.glossary import load_glossary
+from localize.translate.base import TranslationContext
+from localize.translate.llm import (
+    LLMTranslator,
+    build_system_prompt,
+    build_user_prompt,
+    parse_numbered_reply,
+)
+
+
+@pytest.mark.parametrize(
+    ("reply", "count", "expected"),
+    [
+        ("1. Hello.\n2. Bye.", 2, ["Hello.", "Bye."]),
+        ("1. Hello\n   there.\n2) Bye.", 2, ["Hello there.", "Bye."]),
+        ("1. [lin_wan] Hello.\n2. Bye.", 2, ["Hello.", "Bye."]),
+        ("1、你好\n2：Bye", 2, ["你好", "Bye"]),  # parsed; the script check flags the Chinese
+        ("1. Hello. Bye.", 2, None),  # merged: line 2 missing
+        ("2. Bye.\n1. Hello.\n", 2, ["Hello.", "Bye."]),  # numbers, not order, place lines
+        ("1. Hello.\n1. Again.\n2. Bye.", 2, None),  # duplicate
+        ("1. A\n2. B\n3. C", 2, None),  # an extra line
+        ("Sure! Here you go:\n1. A\n2. B", 2, None),  # chatter before the list
+        ("", 1, None),
+    ],
+)
+def test_replies_that_merge_drop_or_add_lines_are_rejected(
+    reply: str, count: int, expected: list[str] | None
+) -> None:
+    assert parse_numbered_reply(reply, count) == expected
+
+
+def test_prompts_carry_glossary_synopsis_context_and_feedback(glossary_path: Path) -> None:
+    glossary = load_glossary(glossary_path)
+    lines = ["顾总，你好。", "契约签了。"]
+    context = TranslationContext(
+        synopsis="A contract marriage.",
+        previous=(("林晚来了。", "Lin Wan is here."),),
+        required=tuple(tuple(glossary.required_renderings(line, "en")) for line in lines),
+        feedback=("", "契约 must be rendered as 'contract'"),
+    )
+    system = build_system_prompt("zh-Hans", "en", context)
+    assert "顾总 -> Mr. Gu" in system and "契约 -> contract" in system
+    assert "A contract marriage." in system
+    user = build_user_prompt(lines, context)
+    assert "林晚来了。 => Lin Wan is here." in user
+    assert "1. 顾总，你好。" in user and "2. 契约签了。" in user
+    assert "note for line 2: 契约 must be rendered as 'contract'" in user
+
+
+@pytest.mark.slow
+def test_packaged_llm_translates_with_the_glossary(glossary_path: Path) -> None:
+    """The real default model (prepared by scripts/setup.sh) on three sample lines."""
+    from localize.domain import Cue, CueTrack
+    from localize.translate.enforce import translate_cues
+
+    glossary = load_glossary(glossary_path)
+    translator = LLMTranslator()
+    track = CueTrack(
+        "zh-Hans",
+        (
+            Cue(0, 2000, "顾总，林小姐已经在VIP会客室等您了。"),
+            Cue(2500, 4500, "好，这份合同，我签了。"),
+            Cue(5000, 7000, "苏曼，我们早就结束了。"),
+        ),
+    )
+    out, outcomes = translate_cues(track, translator, target="en", glossary=glossary)
+    texts = [c.text.replace("\n", " ") for c in out.cues]
+    assert len(texts) == 3
+    assert "Mr. Gu" in texts[0] and "VIP" in texts[0] and "Miss Lin" in texts[0]
+    assert "contract" in texts[1].lower()
+    assert "Su Man" in texts[2]
+    assert all(not o.problems for o in outcomes), outcomes
+    assert all(not any("\u4e00" <= ch <= "\u9fff" for ch in t) for t in texts)
