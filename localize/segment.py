@@ -666,8 +666,20 @@ def _sanitize_times(groups: Sequence[list[_Token]], audio_end: int) -> list[list
     return out
 
 
+#: a sentence that ends with one of these gets a cue of its own (subtitle convention:
+#: a new sentence starts a new cue); "…" is left out because it also marks hesitation
+_HARD_SENTENCE_END = frozenset("。！？!?")
+
+
+def _ends_sentence(text: str) -> bool:
+    core = text.rstrip("”’」』）)\"' ")
+    return bool(core) and core[-1] in _HARD_SENTENCE_END
+
+
 def _fits(tokens: Sequence[_Token], profile: StyleProfile) -> bool:
     if tokens[-1].end_ms - tokens[0].start_ms > profile.max_duration_ms:
+        return False
+    if any(_ends_sentence(t.text) for t in tokens[:-1]):
         return False
     pauses = (b.start_ms - a.end_ms for a, b in itertools.pairwise(tokens))
     if any(p >= profile.split_pause_ms for p in pauses):

@@ -256,14 +256,15 @@ def test_trailing_punctuation_stripping_is_a_profile_setting() -> None:
     assert track.cues[0].text == "好的，走吧。"
 
 
-def test_long_speech_breaks_at_sentence_then_clause_punctuation() -> None:
+def test_every_sentence_starts_a_new_cue_then_clauses_split_long_ones() -> None:
     ws = words(
         "你", "怎么", "来了？", "我", "不是", "说过", "了", "吗，",
         "今天", "不要", "来", "找", "我。", "我", "有", "很多",
         "事情", "要", "做，", "没有", "时间", "陪", "你", "聊天。",
     )  # fmt: skip
     assert cues(segment_transcript(transcript(segment(ws)), ZH)) == [
-        (0, 3720, "你怎么来了？\n我不是说过了吗，今天不要来找我"),
+        (0, 920, "你怎么来了？"),
+        (1000, 3720, "我不是说过了吗，今天不要来找我"),
         (3800, 7000, "我有很多事情要做\n没有时间陪你聊天"),
     ]
 
@@ -302,7 +303,8 @@ def test_mixed_script_keeps_latin_words_whole() -> None:
 def test_segment_without_word_timings_shares_time_by_characters() -> None:
     seg = Segment(10_000, 14_000, "你好，我是林小姐。我今天来是想跟你谈一谈合作的事情。")
     assert cues(segment_transcript(transcript(seg), ZH)) == [
-        (10_000, 14_000, "你好，我是林小姐\n我今天来是想跟你谈一谈合作的事情"),
+        (10_000, 11_304, "你好，我是林小姐"),
+        (11_384, 14_000, "我今天来是想跟你谈一谈合作的事情"),
     ]
 
 
@@ -310,7 +312,8 @@ def test_punctuation_missing_from_the_words_stays_with_the_word_before() -> None
     ws = words("你", "到底", "是", "谁", "我", "怎么", "从来", "没有", "见过", "你", "这个", "人")
     seg = Segment(0, ws[-1].end_ms, "你到底是谁？我怎么从来没有见过你这个人！", ws)
     assert cues(segment_transcript(transcript(seg), ZH)) == [
-        (0, 3600, "你到底是谁？\n我怎么从来没有见过你这个人！")
+        (0, 920, "你到底是谁？"),
+        (1000, 3600, "我怎么从来没有见过你这个人！"),
     ]
 
 
