@@ -32,3 +32,23 @@ def character_error_rate(reference: str, hypothesis: str) -> float:
     if not ref:
         return 0.0 if not hyp else 1.0
     return edit_distance(ref, hyp) / len(ref)
+
+
+def boundary_errors(
+    reference: list[tuple[int, int]], cues: list[tuple[int, int]]
+) -> list[tuple[int, int] | None]:
+    """Start/end error (ms) of each reference span against the cues that overlap it.
+
+    A reference line may be covered by several cues (the segmenter split it) or share a
+    cue with its neighbour: the line's start is compared with the start of the first
+    overlapping cue and its end with the end of the last. ``None`` for a line no cue
+    overlaps (missed speech).
+    """
+    out: list[tuple[int, int] | None] = []
+    for start, end in reference:
+        hits = [(s, e) for s, e in cues if s < end and e > start]
+        if not hits:
+            out.append(None)
+            continue
+        out.append((hits[0][0] - start, hits[-1][1] - end))
+    return out

@@ -201,3 +201,18 @@ def test_real_whisper_on_silence_returns_nothing(
     silence = np.zeros(16_000 * 5, dtype=np.float32)
     out = postprocess(whisper.transcribe(silence, TranscribeOptions()))
     assert out.segments == ()
+
+
+def test_boundary_errors_follow_split_and_missing_lines() -> None:
+    from localize.metrics import boundary_errors
+
+    reference = [(1000, 3000), (4000, 6000), (8000, 9000)]
+    cues = [(1100, 2000), (2100, 2900), (3900, 6300)]
+    assert boundary_errors(reference, cues) == [(100, -100), (-100, 300), None]
+
+
+def test_character_error_rate_ignores_punctuation_and_width() -> None:
+    assert character_error_rate("你好，世界！", "你好世界") == 0.0
+    assert character_error_rate("ＶＩＰ会客室", "vip会客室") == 0.0
+    assert character_error_rate("顾总", "顾") == 0.5
+    assert character_error_rate("", "") == 0.0
