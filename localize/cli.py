@@ -89,7 +89,11 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
 
     glossary = _load_glossary(args.glossary)
     track, transcript = transcribe_to_cues(
-        Path(args.input), model=args.model, glossary=glossary, language=args.language
+        Path(args.input),
+        model=args.model,
+        glossary=glossary,
+        language=args.language,
+        check_language=not args.no_language_check,
     )
     out = Path(args.out)
     write_subtitles(track, out)
@@ -269,6 +273,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--glossary", help="series glossary: names become recognition hotwords")
     p.add_argument("--language", default="zh-Hans", help="style profile for the cues")
+    p.add_argument(
+        "--no-language-check",
+        action="store_true",
+        help="transcribe even if the speech does not sound like Mandarin",
+    )
     p.set_defaults(handler=_cmd_transcribe)
 
     p = sub.add_parser("translate", help="translate a subtitle file with the glossary enforced")

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 PROMPT_NAMES = 8
 
 
-def asr_options(glossary: Glossary | None) -> TranscribeOptions:
+def asr_options(glossary: Glossary | None, *, check_language: bool = True) -> TranscribeOptions:
     """Recognition options for a series: its main names go into the initial prompt.
 
     Measured on the sample episode with Whisper base: names in the initial prompt cut
@@ -31,9 +31,12 @@ def asr_options(glossary: Glossary | None) -> TranscribeOptions:
     made it worse (1.66, with loops) - so the prompt it is.
     """
     if glossary is None:
-        return TranscribeOptions()
+        return TranscribeOptions(check_language=check_language)
     names = glossary.hotwords(PROMPT_NAMES)
-    return TranscribeOptions(initial_prompt=f"{DEFAULT_PROMPT}人物：{'、'.join(names)}。")
+    return TranscribeOptions(
+        initial_prompt=f"{DEFAULT_PROMPT}人物：{'、'.join(names)}。",
+        check_language=check_language,
+    )
 
 
 def transcribe_to_cues(
@@ -43,10 +46,12 @@ def transcribe_to_cues(
     glossary: Glossary | None = None,
     language: str = "zh-Hans",
     pool: ModelPool | None = None,
+    check_language: bool = True,
 ) -> tuple[CueTrack, Transcript]:
     """Recognise an episode's speech and cut it into cues for ``language``'s profile."""
     pool = pool or ModelPool()
     transcriber = pool.transcriber(model)
-    transcript = transcribe_file(path, transcriber, asr_options(glossary))
+    options = asr_options(glossary, check_language=check_language)
+    transcript = transcribe_file(path, transcriber, options)
     track = segment_transcript(transcript, load_style_profile(language))
     return track, transcript

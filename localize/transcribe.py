@@ -81,6 +81,8 @@ class TranscribeOptions:
     max_repeats: int = 3
     #: pause (ms) between words where missing punctuation is restored as "，"
     pause_comma_ms: int = 250
+    #: refuse audio whose speech is clearly another language (see ``check_language``)
+    check_language: bool = True
 
 
 class Transcriber(Protocol):
@@ -91,6 +93,10 @@ class Transcriber(Protocol):
 
     def transcribe(self, audio: npt.NDArray[np.float32], options: TranscribeOptions) -> Transcript:
         """Recognise 16 kHz mono float32 audio. Returns raw segments (no postprocess)."""
+        ...
+
+    def language_probabilities(self, audio: npt.NDArray[np.float32]) -> dict[str, float]:
+        """Spoken-language probabilities (Whisper codes: "zh", "en"...) for the audio."""
         ...
 
 
@@ -182,6 +188,12 @@ class FasterWhisperTranscriber:
             model=self.model_id,
         )
 
+    def language_probabilities(self, audio: npt.NDArray[np.float32]) -> dict[str, float]:
+        _lang, _prob, ranked = self._model.detect_language(
+            audio, vad_filter=True, language_detection_segments=3
+        )
+        return {str(code): float(p) for code, p in ranked}
+
 
 def _ms(seconds: float) -> int:
     return round(seconds * 1000)
@@ -208,6 +220,10 @@ class ScriptedTranscriber:
     segments: Sequence[Segment] = ()
     model_id: str = "scripted"
     calls: list[int] = field(default_factory=list)
+    languages: dict[str, float] = field(default_factory=lambda: {"zh": 1.0})
+
+    def language_probabilities(self, audio: npt.NDArray[np.float32]) -> dict[str, float]:
+        return dict(self.languages)
 
     def transcribe(self, audio: npt.NDArray[np.float32], options: TranscribeOptions) -> Transcript:
         self.calls.append(len(audio))
@@ -418,5 +434,33 @@ def transcribe_file(
             f"{Path(path).name} has an audio stream with no samples",
             "the soundtrack is empty; re-export the episode with its audio",
         )
+    if options.check_language:
+        check_language(transcriber.language_probabilities(audio), options.language, path)
     raw = transcriber.transcribe(audio, options)
     return postprocess(raw, options)
+
+
+#: Whisper's detector confuses synthetic or emotional Mandarin with Thai or Vietnamese
+#: (the sample episode scores zh 0.15, th 0.56), so only refuse when the expected
+#: language is all but excluded and another one is near certain (English: en 0.98, zh 0.00)
+_EXPECTED_BELOW = 0.05
+_OTHER_ABOVE = 0.8
+
+
+def check_language(probabilities: dict[str, float], expected: str, path: Path | str) -> None:
+    """Raise TranscriptionError when the speech is clearly not in ``expected``."""
+    if not probabilities:
+        return
+    top, top_p = max(probabilities.items(), key=lambda kv: kv[1])
+    if (
+        top != expected
+        and top_p > _OTHER_ABOVE
+        and probabilities.get(expected, 0.0) < _EXPECTED_BELOW
+    ):
+        raise TranscriptionError(
+            f"the speech in {Path(path).name} sounds like {top!r} ({top_p:.0%}), "
+            f"not {expected!r} ({probabilities.get(expected, 0.0):.0%})",
+            "this pipeline transcribes Mandarin dialogue: check that this is the original "
+            "Chinese episode (not a dub); if it is Mandarin, run again with the language "
+            "check off (--no-language-check)",
+        )

@@ -216,3 +216,32 @@ def test_character_error_rate_ignores_punctuation_and_width() -> None:
     assert character_error_rate("ＶＩＰ会客室", "vip会客室") == 0.0
     assert character_error_rate("顾总", "顾") == 0.5
     assert character_error_rate("", "") == 0.0
+
+
+def test_clearly_foreign_speech_is_refused_with_a_way_out(tmp_path: Path) -> None:
+    from localize.errors import TranscriptionError
+
+    wav = tmp_path / "tone.wav"
+    _ffmpeg("-f", "lavfi", "-i", "sine=f=300:d=2", str(wav))
+    english = ScriptedTranscriber(languages={"en": 0.97, "zh": 0.01})
+    with pytest.raises(TranscriptionError) as err:
+        transcribe_file(wav, english)
+    assert "'en' (97%)" in str(err.value) and "--no-language-check" in err.value.hint
+    # uncertain detection (synthetic Mandarin is often scored as Thai) is not refused
+    unsure = ScriptedTranscriber(languages={"th": 0.56, "zh": 0.15})
+    assert transcribe_file(wav, unsure).segments == ()
+    assert transcribe_file(wav, english, TranscribeOptions(check_language=False)).segments == ()
+
+
+@pytest.mark.slow
+def test_real_whisper_refuses_english_speech(
+    tmp_path: Path, whisper: FasterWhisperTranscriber
+) -> None:
+    from localize.errors import TranscriptionError
+
+    wav = tmp_path / "en.wav"
+    subprocess.run(["espeak-ng", "-v", "en", "-w", str(wav),
+                    "Hello, this is the English dub. I will never leave you, do you believe me?"],
+                   check=True)  # fmt: skip
+    with pytest.raises(TranscriptionError, match="sounds like 'en'"):
+        transcribe_file(wav, whisper)
