@@ -22,7 +22,6 @@ torch, transformers, ctranslate2 and gguf are imported inside the functions that
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from localize.errors import ModelError
+from localize.models import sha256_file
 
 __all__ = [
     "CONVERSION_RECORD",
@@ -156,7 +156,7 @@ def convert_gguf_to_ctranslate2(
         record = {
             "source": gguf_path.name,
             "source_bytes": gguf_path.stat().st_size,
-            "source_sha256": _sha256(gguf_path),
+            "source_sha256": sha256_file(gguf_path),
             "architecture": "Qwen2ForCausalLM",
             "model": model_name,
             "quantization": quantization,
@@ -675,14 +675,6 @@ def _move_into_place(new_dir: Path, out_dir: Path, work: Path) -> None:
         old = work / "previous"
         os.replace(out_dir, old)
     os.replace(new_dir, out_dir)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        while block := source.read(_HASH_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _count(shape: Sequence[int]) -> int:

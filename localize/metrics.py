@@ -37,18 +37,19 @@ def character_error_rate(reference: str, hypothesis: str) -> float:
 def boundary_errors(
     reference: list[tuple[int, int]], cues: list[tuple[int, int]]
 ) -> list[tuple[int, int] | None]:
-    """Start/end error (ms) of each reference span against the cues that overlap it.
+    """Start/end error (ms) of each reference span against the cues assigned to it.
 
-    A reference line may be covered by several cues (the segmenter split it) or share a
-    cue with its neighbour: the line's start is compared with the start of the first
-    overlapping cue and its end with the end of the last. ``None`` for a line no cue
-    overlaps (missed speech).
+    Each cue belongs to the reference line it overlaps most (a cue straddling two lines
+    counts for one). A line split over several cues is compared with the start of its
+    first cue and the end of its last. ``None`` for a line with no cue (missed speech).
     """
+    assigned: list[list[tuple[int, int]]] = [[] for _ in reference]
+    for start, end in cues:
+        overlaps = [min(end, e) - max(start, s) for s, e in reference]
+        best = max(range(len(reference)), key=overlaps.__getitem__, default=None)
+        if best is not None and overlaps[best] > 0:
+            assigned[best].append((start, end))
     out: list[tuple[int, int] | None] = []
-    for start, end in reference:
-        hits = [(s, e) for s, e in cues if s < end and e > start]
-        if not hits:
-            out.append(None)
-            continue
-        out.append((hits[0][0] - start, hits[-1][1] - end))
+    for (start, end), hits in zip(reference, assigned, strict=True):
+        out.append((hits[0][0] - start, hits[-1][1] - end) if hits else None)
     return out

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from localize.domain import CueTrack
 from localize.errors import LocalizeError
+from localize.models import sha256_file
 from localize.subtitles import write_subtitles
 
 MANIFEST = "manifest.json"
@@ -59,14 +60,6 @@ class Manifest:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 #: a step that writes more files into the staging folder and returns their entries
 ExtraWriter = Callable[[Path], list[tuple[str, str, str | None, int | None]]]
 
@@ -106,7 +99,7 @@ def publish_episode(
         def add(rel: str, kind: str, language: str | None, duration: int | None = None) -> None:
             path = staging / rel
             entries.append(
-                ManifestEntry(rel, kind, language, path.stat().st_size, _sha256(path), duration)
+                ManifestEntry(rel, kind, language, path.stat().st_size, sha256_file(path), duration)
             )
 
         for track in (source, *targets.values()):

@@ -206,9 +206,10 @@ def test_real_whisper_on_silence_returns_nothing(
 def test_boundary_errors_follow_split_and_missing_lines() -> None:
     from localize.metrics import boundary_errors
 
-    reference = [(1000, 3000), (4000, 6000), (8000, 9000)]
-    cues = [(1100, 2000), (2100, 2900), (3900, 6300)]
-    assert boundary_errors(reference, cues) == [(100, -100), (-100, 300), None]
+    reference = [(1000, 3000), (4000, 6000), (8000, 9000), (10000, 11000)]
+    # split line; a cue spilling over; a missed line; a cue straddling two lines
+    cues = [(1100, 2000), (2100, 2900), (3900, 6300), (8500, 10200)]
+    assert boundary_errors(reference, cues) == [(100, -100), (-100, 300), (500, 1200), None]
 
 
 def test_character_error_rate_ignores_punctuation_and_width() -> None:
