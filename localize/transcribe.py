@@ -69,11 +69,14 @@ class TranscribeOptions:
     initial_prompt: str = DEFAULT_PROMPT
     #: glossary names and terms, so character names come out right
     hotwords: tuple[str, ...] = ()
-    beam_size: int = 5
+    #: greedy decoding: on the sample episode (2 CPU cores) beam 5 took 1.5x as long for
+    #: no gain in character error rate (0.49 vs 0.46); raise it on a GPU
+    beam_size: int = 1
     #: Silero VAD (bundled with faster-whisper) skips music-only stretches
     vad: bool = True
-    #: >0 runs faster-whisper's batched pipeline with this batch size
-    batch_size: int = 0
+    #: >0 runs faster-whisper's batched pipeline (VAD chunks decoded together): another
+    #: ~15% faster on 2 cores at the same error rate; 0 decodes the chunks in sequence
+    batch_size: int = 4
     #: segments with no_speech_prob above this AND avg_logprob below the next are dropped
     no_speech_threshold: float = 0.6
     log_prob_threshold: float = -1.0
@@ -367,10 +370,15 @@ def postprocess(
         log.info("dropped segment %d-%d ms %r: %s", seg.start_ms, seg.end_ms, seg.text, reason)
         dropped.append(DroppedSegment(seg, reason))
 
-    for seg in transcript.segments:
-        words = _clean_words([replace(w, text=convert(w.text)) for w in seg.words])
-        text = "".join(w.text for w in words) if words else _clean(convert(seg.text))
-        seg = replace(seg, text=text, words=tuple(words))
+    pieces: list[Segment] = []
+    for raw_seg in transcript.segments:
+        words = _clean_words([replace(w, text=convert(w.text)) for w in raw_seg.words])
+        text = "".join(w.text for w in words) if words else _clean(convert(raw_seg.text))
+        pieces.extend(_split_sentences(replace(raw_seg, text=text, words=tuple(words))))
+
+    for seg in pieces:
+        words = list(seg.words)
+        text = seg.text
         if not _bare(text):
             drop(seg, "empty")
             continue
@@ -404,6 +412,38 @@ def postprocess(
             text += "。"
         kept.append(replace(seg, text=text, words=tuple(words)))
     return replace(transcript, segments=tuple(kept), dropped=tuple(dropped))
+
+
+#: a pause this long between words ends a sentence even without punctuation
+_SENTENCE_PAUSE_MS = 1500
+
+
+def _split_sentences(seg: Segment) -> list[Segment]:
+    """Cut a segment into sentences at sentence punctuation or long pauses.
+
+    The batched recogniser returns segments of up to 30 s; guards must judge a sentence
+    at a time, so one invented phrase never takes a whole paragraph of dialogue with it.
+    """
+    if not seg.words:
+        return [seg]
+    groups: list[list[Word]] = [[]]
+    for i, word in enumerate(seg.words):
+        if groups[-1] and word.start_ms - seg.words[i - 1].end_ms >= _SENTENCE_PAUSE_MS:
+            groups.append([])
+        groups[-1].append(word)
+        if word.text.rstrip("”’」』）) ").endswith(tuple(_SENTENCE_END)):
+            groups.append([])
+    return [
+        replace(
+            seg,
+            start_ms=group[0].start_ms,
+            end_ms=group[-1].end_ms,
+            text="".join(w.text for w in group),
+            words=tuple(group),
+        )
+        for group in groups
+        if group
+    ]
 
 
 def _filter_words(words: list[Word], keep_mask: list[bool]) -> list[Word]:

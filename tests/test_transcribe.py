@@ -62,7 +62,7 @@ def test_ascii_punctuation_and_spaces_are_normalised() -> None:
         ),
     )
     out = _run(seg)
-    assert out.segments[0].text == "普通，林小姐？VIP"
+    assert [s.text for s in out.segments] == ["普通，林小姐？", "VIP。"]
 
 
 def test_missing_punctuation_is_restored_at_pauses() -> None:
@@ -81,6 +81,14 @@ def test_credit_hallucinations_are_dropped_and_reported(text: str) -> None:
     out = _run(_seg("我爱你。"), _seg(text, start=5000))
     assert [s.text for s in out.segments] == ["我爱你。"]
     assert out.dropped[0].reason == "known hallucinated phrase"
+
+
+def test_a_long_batched_segment_loses_only_the_invented_sentence() -> None:
+    text = "我不会离开你。你相信我吗？谢谢观看。"
+    out = _run(_seg(text))
+    assert [s.text for s in out.segments] == ["我不会离开你。", "你相信我吗？"]
+    assert out.dropped[0].segment.text == "谢谢观看。"
+    assert out.segments[1].start_ms == 7 * 200  # timings follow the words
 
 
 def test_no_speech_low_confidence_segments_are_dropped() -> None:

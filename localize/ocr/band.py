@@ -1,0 +1,342 @@
+"""Where the burned-in captions live: :class:`CaptionBand` and :func:`find_caption_band`.
+
+The band is found from the picture alone, for vertical and horizontal video alike:
+sample a few frames spread over the episode, run text detection + recognition on the
+whole frame, then
+
+1. drop *static* text: a line that shows the same text at the same place in most
+   samples is a title, logo or watermark, not a caption;
+2. group the remaining boxes into horizontal rows (boxes whose vertical extents
+   overlap, across all samples, fall in one row: the two lines of a two-line caption
+   and the single line of a short one merge into one row);
+3. score each row by how many *different* texts it showed (captions change, name
+   cards and scenery text rarely do), halving the score of rows in the upper half
+   because captions are nearly always in the lower half;
+4. the band covers the best row, plus any other row scoring at least
+   ``_COMPANION_SHARE`` of it while the band stays under half the picture: captions
+   that jump between two positions during an episode give one band spanning both.
+
+A row must have shown at least two different texts: a single text could as well be
+a sign in the scenery. If no row qualifies the video is taken to have no captions
+(the user can still force a band). Static text that sits beside the band (a corner
+logo level with the captions) is cut off by narrowing the band's left/right.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from localize.errors import LocalizeError, MediaError
+from localize.media import MediaInfo, probe
+from localize.metrics import edit_distance, normalise_for_cer
+from localize.ocr.engine import RapidOcrReader, TextBox, TextReader, is_wordy
+from localize.tools import run_tool
+
+log = logging.getLogger(__name__)
+
+#: frames sampled to find the band (each costs ~0.3 s of OCR on two cores)
+DEFAULT_SAMPLES = 10
+#: a text in at least this share of the samples, at the same place, is static
+_STATIC_SHARE = 0.6
+#: rows scoring at least this share of the best row join the band (moving captions)
+_COMPANION_SHARE = 0.4
+#: the band never grows past this share of the picture height by adding rows
+_MAX_BAND_HEIGHT = 0.5
+#: boxes below this recogniser confidence are ignored while looking for the band
+_MIN_SCORE = 0.6
+#: detection runs on frames shrunk to this longest side (captions stay >= 20 px high)
+_SAMPLE_MAX_SIDE = 960
+
+
+class OcrError(LocalizeError):
+    """OCR of burned-in captions cannot run as asked (e.g. an invalid caption band)."""
+
+
+@dataclass(frozen=True)
+class CaptionBand:
+    """The region holding the captions, as fractions of the displayed picture.
+
+    ``top``/``bottom`` are fractions of the height (0 = top edge), ``left``/``right``
+    of the width. Fractions rather than pixels so one band fits every rendition of an
+    episode (a 720p proxy and the 1080p master).
+    """
+
+    top: float
+    bottom: float
+    left: float = 0.0
+    right: float = 1.0
+
+    def __post_init__(self) -> None:
+        ok = 0.0 <= self.top < self.bottom <= 1.0 and 0.0 <= self.left < self.right <= 1.0
+        if not ok:
+            raise OcrError(
+                f"invalid caption band top={self.top} bottom={self.bottom} "
+                f"left={self.left} right={self.right}",
+                "give fractions of the picture with 0 <= top < bottom <= 1 and "
+                "0 <= left < right <= 1, e.g. top=0.72 bottom=0.84",
+            )
+
+    @classmethod
+    def parse(cls, text: str) -> CaptionBand:
+        """Parse ``"TOP,BOTTOM"`` or ``"TOP,BOTTOM,LEFT,RIGHT"`` (fractions, e.g. "0.7,0.85")."""
+        try:
+            values = [float(part) for part in text.replace(":", ",").split(",")]
+        except ValueError:
+            values = []
+        if len(values) not in (2, 4):
+            raise OcrError(
+                f"cannot read the caption band {text!r}",
+                'write it as TOP,BOTTOM or TOP,BOTTOM,LEFT,RIGHT fractions, e.g. "0.72,0.84"',
+            )
+        return cls(*values)
+
+    def pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """``(x, y, w, h)`` of the band in a ``width`` x ``height`` picture, even-aligned
+        (yuv420 video can only be cropped on even coordinates without resampling)."""
+        x0 = 2 * math.floor(self.left * width / 2)
+        y0 = 2 * math.floor(self.top * height / 2)
+        x1 = min(width, 2 * math.ceil(self.right * width / 2))
+        y1 = min(height, 2 * math.ceil(self.bottom * height / 2))
+        return x0, y0, max(2, x1 - x0), max(2, y1 - y0)
+
+    def as_dict(self) -> dict[str, float]:
+        return {"top": self.top, "bottom": self.bottom, "left": self.left, "right": self.right}
+
+
+@dataclass(frozen=True)
+class BandSearch:
+    """What :func:`search_caption_band` saw: the band (or None) and why.
+
+    ``static_texts`` are the titles/logos/watermarks that were ignored; ``rows`` the
+    candidate rows as ``(top, bottom, distinct_texts, score)``; ``notes`` explain a
+    missing band in words a user can act on.
+    """
+
+    band: CaptionBand | None
+    samples: int
+    static_texts: tuple[str, ...] = ()
+    rows: tuple[tuple[float, float, int, float], ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def find_caption_band(
+    video: Path | str,
+    *,
+    samples: int = DEFAULT_SAMPLES,
+    reader: TextReader | None = None,
+) -> CaptionBand | None:
+    """Find where the burned-in captions of ``video`` are, or None if it seems to have none.
+
+    Samples ``samples`` frames spread over the video and looks for a horizontal band of
+    text that changes over time (see the module docs). Costs ~0.3-0.4 s per sample on
+    two cores. Pass a ``reader`` to reuse loaded models. Raises MediaError if the file
+    cannot be read or has no video stream.
+    """
+    info = probe(video)
+    if not info.has_video:
+        raise MediaError(
+            f"{Path(video).name} has no video stream",
+            "captions can only be read from a video; pass the episode video",
+            path=str(video),
+        )
+    return search_caption_band(info, samples=samples, reader=reader).band
+
+
+def search_caption_band(
+    info: MediaInfo, *, samples: int = DEFAULT_SAMPLES, reader: TextReader | None = None
+) -> BandSearch:
+    """:func:`find_caption_band` with its evidence, for callers that report on it.
+
+    If the first round of samples shows no caption row, a second round at times in
+    between is tried before giving up: sparse captions are easy to miss.
+    """
+    reader = reader or RapidOcrReader()
+    frames: list[list[TextBox]] = []
+    found = BandSearch(band=None, samples=0)
+    for round_ in range(2):
+        for t_ms in _sample_times(info.duration_ms, samples, offset=0.5 if round_ == 0 else 0.0):
+            image = _frame_at(info, t_ms)
+            if image is None:
+                continue
+            h, w = image.shape[:2]
+            boxes = [
+                box.scaled(1 / w, 1 / h)
+                for box in reader.read(image)
+                if box.score >= _MIN_SCORE and is_wordy(box.text)
+            ]
+            frames.append(boxes)
+        found = _choose_band(frames)
+        if found.band is not None or not frames:
+            break
+    return found
+
+
+def _sample_times(duration_ms: int, n: int, *, offset: float) -> list[int]:
+    """``n`` times spread evenly over the video; ``offset`` 0.5 puts them mid-interval."""
+    if duration_ms <= 0 or n <= 0:
+        return [0]
+    step = duration_ms / n
+    return sorted({int((k + offset) * step) for k in range(n)})
+
+
+def _frame_at(info: MediaInfo, t_ms: int) -> np.ndarray | None:
+    """One BGR frame at ``t_ms``, shrunk so its longest side is at most _SAMPLE_MAX_SIDE."""
+    width, height = info.video[0].display_size
+    scale = min(1.0, _SAMPLE_MAX_SIDE / max(width, height, 1))
+    w, h = max(2, 2 * round(width * scale / 2)), max(2, 2 * round(height * scale / 2))
+    try:
+        proc = run_tool(
+            ["ffmpeg", "-nostdin", "-v", "error", "-ss", f"{t_ms / 1000:.3f}",
+             "-i", str(info.path), "-map", "0:v:0", "-frames:v", "1",
+             "-vf", f"scale={w}:{h}", "-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1"],
+            timeout=60,
+            what=f"reading a frame of {info.path.name} at {t_ms / 1000:.1f} s",
+        )  # fmt: skip
+    except LocalizeError as exc:  # one unreadable sample must not sink the search
+        log.warning("skipping a sample frame: %s", exc.message.splitlines()[0])
+        return None
+    if len(proc.stdout) < w * h * 3:  # seeking past the last frame yields nothing
+        return None
+    return np.frombuffer(proc.stdout[: w * h * 3], dtype=np.uint8).reshape(h, w, 3)
+
+
+def similar_text(a: str, b: str, *, tolerance: float = 0.25) -> bool:
+    """Same text up to OCR noise: an edit distance of at most ``tolerance`` per character
+    of the longer one (so texts of 1-3 characters must match exactly)."""
+    a, b = normalise_for_cer(a), normalise_for_cer(b)
+    if a == b:
+        return True
+    longest = max(len(a), len(b))
+    return edit_distance(a, b) <= int(tolerance * longest)
+
+
+def _is_static(box: TextBox, frame_index: int, frames: Sequence[Sequence[TextBox]]) -> bool:
+    seen = 1
+    for j, other_boxes in enumerate(frames):
+        if j == frame_index:
+            continue
+        if any(
+            abs(o.center_y - box.center_y) < 0.5 * max(box.height, o.height)
+            and abs((o.left + o.right) - (box.left + box.right)) < 0.1
+            and similar_text(o.text, box.text)
+            for o in other_boxes
+        ):
+            seen += 1
+    return seen >= max(3, math.ceil(_STATIC_SHARE * len(frames)))
+
+
+@dataclass
+class _Row:
+    top: float
+    bottom: float
+    boxes: list[tuple[int, TextBox]]
+
+    def distinct_texts(self) -> list[str]:
+        texts: list[str] = []
+        for _, box in self.boxes:
+            if not any(similar_text(box.text, t) for t in texts):
+                texts.append(box.text)
+        return texts
+
+    def score(self) -> float:
+        center = (self.top + self.bottom) / 2
+        return len(self.distinct_texts()) * (1.0 if center >= 0.5 else 0.5)
+
+    def multi_line(self) -> bool:
+        """True if some sample showed two stacked lines in this row."""
+        by_frame: dict[int, list[TextBox]] = {}
+        for i, box in self.boxes:
+            by_frame.setdefault(i, []).append(box)
+        return any(
+            max(b.center_y for b in boxes) - min(b.center_y for b in boxes)
+            > 0.5 * min(b.height for b in boxes)
+            for boxes in by_frame.values()
+        )
+
+
+def _choose_band(frames: Sequence[Sequence[TextBox]]) -> BandSearch:
+    static: list[TextBox] = []
+    moving: list[tuple[int, TextBox]] = []
+    for i, boxes in enumerate(frames):
+        for box in boxes:
+            if _is_static(box, i, frames):
+                static.append(box)
+            else:
+                moving.append((i, box))
+    static_texts: list[str] = []
+    for box in static:
+        if not any(similar_text(box.text, t) for t in static_texts):
+            static_texts.append(box.text)
+
+    rows: list[_Row] = []
+    for i, box in sorted(moving, key=lambda item: item[1].top):
+        # boxes touching or overlapping vertically (within a fifth of a line) share a row
+        if rows and box.top <= rows[-1].bottom + 0.2 * box.height:
+            rows[-1].bottom = max(rows[-1].bottom, box.bottom)
+            rows[-1].boxes.append((i, box))
+        else:
+            rows.append(_Row(box.top, box.bottom, [(i, box)]))
+    candidates = sorted(
+        (row for row in rows if len(row.distinct_texts()) >= 2), key=_Row.score, reverse=True
+    )
+    summary = tuple(
+        (round(r.top, 3), round(r.bottom, 3), len(r.distinct_texts()), r.score()) for r in rows
+    )
+    if not candidates:
+        notes = [f"no row of changing text in {len(frames)} sampled frames"]
+        if static_texts:
+            notes.append("ignored static text (titles/logos): " + ", ".join(static_texts[:5]))
+        single = [r for r in rows if len(r.distinct_texts()) == 1]
+        if single:
+            r = max(single, key=lambda r: len(r.boxes))
+            notes.append(
+                f"one unchanging text {r.distinct_texts()[0]!r} at {r.top:.2f}-{r.bottom:.2f} "
+                "of the height: if it is a caption, pass that band explicitly"
+            )
+        return BandSearch(None, len(frames), tuple(static_texts), summary, tuple(notes))
+
+    best = candidates[0]
+    chosen = [best]
+    top, bottom = best.top, best.bottom
+    for row in candidates[1:]:
+        if row.score() < _COMPANION_SHARE * best.score():
+            break
+        if max(bottom, row.bottom) - min(top, row.top) <= _MAX_BAND_HEIGHT:
+            chosen.append(row)
+            top, bottom = min(top, row.top), max(bottom, row.bottom)
+
+    heights = [box.height for row in chosen for _, box in row.boxes]
+    line = float(np.median(heights))
+    top, bottom = top - 0.25 * line, bottom + 0.25 * line
+    if not any(row.multi_line() for row in chosen):
+        # only single lines seen: leave room for a second line, on the side captions
+        # grow towards (bottom-anchored captions grow upwards)
+        if (top + bottom) / 2 >= 0.5:
+            top -= line
+        else:
+            bottom += line
+    top, bottom = max(0.0, top), min(1.0, bottom)
+
+    left, right = 0.0, 1.0
+    text_left = min(box.left for row in chosen for _, box in row.boxes)
+    text_right = max(box.right for row in chosen for _, box in row.boxes)
+    for box in static:  # a logo level with the captions: cut it off at the side
+        if box.bottom <= top or box.top >= bottom:
+            continue
+        if box.left >= text_right:
+            right = min(right, box.left - 0.01)
+        elif box.right <= text_left:
+            left = max(left, box.right + 0.01)
+    band = CaptionBand(round(top, 4), round(bottom, 4), round(left, 4), round(right, 4))
+    notes = []
+    if len(chosen) > 1:
+        notes.append(
+            f"captions appear at {len(chosen)} vertical positions; the band spans them all"
+        )
+    return BandSearch(band, len(frames), tuple(static_texts), summary, tuple(notes))
