@@ -72,7 +72,7 @@ def test_unattended_run_publishes_subtitles_and_a_report(
     assert again.result().files == result.files
 
 
-def _wait_for_paused(timeout: float = 120) -> Any:
+def _wait_for_paused(timeout: float = 300) -> Any:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         FlowRunFilter,
@@ -133,7 +133,7 @@ def test_review_pause_resume_with_edits(
             },
         )
     finally:
-        worker.join(timeout=180)
+        worker.join(timeout=600)
     result = box["state"].result()
     assert result.review == "approved"
     en = read_subtitles(out / "episode.en.srt")
