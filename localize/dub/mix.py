@@ -17,6 +17,7 @@ and written as a 48 kHz WAV and an AAC ``.m4a``.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,11 +32,13 @@ from localize.tools import run_tool
 
 __all__ = [
     "BedKind",
+    "Loudness",
     "MixOptions",
     "MixResult",
     "PassthroughSeparator",
     "Separator",
     "build_dub_stem",
+    "measure",
     "measure_loudness",
     "mix_and_master",
 ]
@@ -55,7 +58,7 @@ class MixOptions:
     #: loudness range loudnorm aims for, LU (it only bites in its dynamic mode)
     loudness_range: float = 11.0
     #: kept below ``true_peak_db`` when normalising, for the peaks AAC encoding adds
-    aac_headroom_db: float = 0.5
+    aac_headroom_db: float = 1.0
     sample_rate: int = 48_000
     aac_bitrate: str = "192k"
     #: gain applied to the dub stem and the bed before mixing, dB
@@ -115,31 +118,56 @@ class PassthroughSeparator:
 
 # ----------------------------------------------------------------------------- loudness
 
-_EBUR128_I = re.compile(r"Integrated loudness:\s*I:\s*(-?[\d.]+|-inf)\s*LUFS", re.S)
-_EBUR128_TP = re.compile(r"True peak:\s*Peak:\s*(-?[\d.]+|-inf)\s*dBFS", re.S)
+_NUMBER = r"(-?[\d.]+|-?inf)"
+_EBUR128 = {
+    "i": re.compile(rf"Integrated loudness:\s*I:\s*{_NUMBER} LUFS"),
+    "thresh": re.compile(rf"Integrated loudness:\s*I:[^\n]*\n\s*Threshold:\s*{_NUMBER} LUFS"),
+    "lra": re.compile(rf"Loudness range:\s*LRA:\s*{_NUMBER} LU"),
+    "tp": re.compile(rf"True peak:\s*Peak:\s*{_NUMBER} dBFS"),
+}
 
 
-def measure_loudness(path: Path, *, timeout: float = 600.0) -> tuple[float, float]:
-    """Integrated loudness (LUFS) and true peak (dBTP) of ``path``, with ffmpeg's ebur128.
+@dataclass(frozen=True)
+class Loudness:
+    """ITU-R BS.1770 / EBU R128 figures of a file.
 
-    ITU-R BS.1770-4 gating; true peak from 4x oversampling. Silence gives -inf values
-    (-70 LUFS is the absolute gate).
+    ``integrated`` LUFS, ``true_peak`` dBTP, ``lra`` LU, ``threshold`` the relative gate
+    (LUFS). Silence gives -inf.
     """
+
+    integrated: float
+    true_peak: float
+    lra: float
+    threshold: float
+
+
+def measure(path: Path, *, timeout: float = 600.0) -> Loudness:
+    """Measure ``path`` with ffmpeg's ebur128 filter (true peak by 4x oversampling)."""
     proc = run_tool(
         ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", str(path),
+         # framelog=40 (verbose): the per-frame lines stay below the log level
          "-map", "0:a:0", "-af", "ebur128=peak=true:framelog=40", "-f", "null", "-"],
         timeout=timeout,
         what=f"measuring the loudness of {Path(path).name}",
     )  # fmt: skip
     log = proc.stderr.decode("utf-8", "replace")
     summary = log[log.rfind("Summary:") :]
-    found_i, found_tp = _EBUR128_I.search(summary), _EBUR128_TP.search(summary)
-    if not found_i or not found_tp:
-        raise DubError(
-            f"could not read ffmpeg's loudness summary for {Path(path).name}",
-            "check that ffmpeg has the ebur128 filter (ffmpeg -filters)",
-        )
-    return float(found_i.group(1)), float(found_tp.group(1))
+    values: dict[str, float] = {}
+    for key, pattern in _EBUR128.items():
+        found = pattern.search(summary)
+        if found is None:
+            raise DubError(
+                f"could not read ffmpeg's loudness summary for {Path(path).name}",
+                "check that ffmpeg has the ebur128 filter (ffmpeg -filters)",
+            )
+        values[key] = float(found.group(1))
+    return Loudness(values["i"], values["tp"], values["lra"], values["thresh"])
+
+
+def measure_loudness(path: Path, *, timeout: float = 600.0) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) of ``path``: see :func:`measure`."""
+    found = measure(path, timeout=timeout)
+    return found.integrated, found.true_peak
 
 
 def _loudnorm(args: list[str], what: str, timeout: float) -> dict[str, str]:
@@ -260,17 +288,21 @@ def mix_and_master(
 
     ceiling = options.true_peak_db - options.aac_headroom_db
     target = f"loudnorm=I={options.target_lufs}:TP={ceiling}:LRA={options.loudness_range}"
+    # pass 1: loudnorm measures, and says how far its own processing lands from the
+    # target (target_offset), which pass 2 corrects for in its dynamic mode
     first = _loudnorm(
         ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", str(premix),
          "-af", f"{target}:print_format=json", "-f", "null", "-"],
         "measuring the mix (loudnorm pass 1)",
         options.timeout,
     )  # fmt: skip
-    if first["input_i"] in ("-inf", "inf"):
+    if not math.isfinite(float(first["input_i"])):
         raise DubError(
             "the dubbed mix is silent: nothing to normalise",
             "check that the track has cues with speakable text and the bed is not empty",
         )
+    # pass 2: linear (one gain) when the true-peak ceiling allows it, otherwise
+    # loudnorm's dynamic mode, which limits the peaks
     measured = (
         f":measured_I={first['input_i']}:measured_TP={first['input_tp']}"
         f":measured_LRA={first['input_lra']}:measured_thresh={first['input_thresh']}"

@@ -238,6 +238,28 @@ def _result(path: Path, voice: str, started: float, what: str) -> SynthResult:
 
 # -------------------------------------------------------------------------------- piper
 
+#: speakers of well-known single-speaker piper voices (voice files do not say)
+_PIPER_GENDERS = {
+    "joe": "male",
+    "ryan": "male",
+    "john": "male",
+    "danny": "male",
+    "hfc_male": "male",
+    "alan": "male",
+    "amy": "female",
+    "lessac": "female",
+    "kristin": "female",
+    "kathleen": "female",
+    "hfc_female": "female",
+    "jenny_dioco": "female",
+}
+
+
+def _piper_gender(voice_id: str) -> str:
+    """``en_US-amy-medium`` -> "female"; "unknown" for voices not in the table."""
+    parts = voice_id.split("-")
+    return _PIPER_GENDERS.get(parts[1], "unknown") if len(parts) >= 3 else "unknown"
+
 
 @dataclass
 class PiperSynthesizer:
@@ -307,15 +329,12 @@ class PiperSynthesizer:
                     language = str(meta["language"]["code"])
                 except (OSError, ValueError, KeyError, TypeError):
                     continue  # not a piper voice (or no config): not offered
-                found.append(VoiceInfo(onnx.stem, language))
+                found.append(VoiceInfo(onnx.stem, language, _piper_gender(onnx.stem)))
         return found
 
     def voices(self, language: str) -> tuple[VoiceInfo, ...]:
-        # packaged ids are <lang>_<REGION>-<name>-<quality>; joe is a man's voice
-        packaged = [
-            VoiceInfo(v, v.split("-")[0], "male" if "-joe-" in f"-{v}-" else "unknown")
-            for v in self._packaged_ids()
-        ]
+        # packaged ids are <lang>_<REGION>-<name>-<quality>, like the folder voices
+        packaged = [VoiceInfo(v, v.split("-")[0], _piper_gender(v)) for v in self._packaged_ids()]
         everything = [*packaged, *self._dir_voices()]
         return tuple(v for v in everything if _lang_matches(v.language, language))
 
@@ -363,6 +382,8 @@ class PiperSynthesizer:
 
 # ------------------------------------------------------------------------------- espeak
 
+#: espeak-ng voice variants offered per language, so several characters can differ
+_FEMALE, _MALE = ("f3", "f2", "f4"), ("m3", "m2", "m5")
 _ESPEAK_LINE = re.compile(r"^\s*(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)")
 
 
@@ -372,7 +393,7 @@ class EspeakSynthesizer:
 
     A voice id is an espeak voice (``en-us``, ``es``, ``pt-br``, ``id``, ``vi``...),
     optionally with a variant (``en-us+f3``). ``voices()`` offers each language's voices
-    with a female (``+f3``) and a male (``+m3``) variant so characters can differ.
+    with female (``+f3``...) and male (``+m3``...) variants so characters can differ.
     Mandarin voices (``cmn...``) get numbered pinyin, since espeak cannot read hanzi.
     ``speed`` is words per minute.
     """
@@ -400,11 +421,9 @@ class EspeakSynthesizer:
                 continue  # mbrola voices need extra packages
             seen.add(lang)
             gender = {"M": "male", "F": "female"}.get(age_gender.rpartition("/")[2], "unknown")
-            found += [
-                VoiceInfo(lang, lang, gender, "low"),
-                VoiceInfo(f"{lang}+f3", lang, "female", "low"),
-                VoiceInfo(f"{lang}+m3", lang, "male", "low"),
-            ]
+            found.append(VoiceInfo(lang, lang, gender, "low"))
+            found += [VoiceInfo(f"{lang}+{v}", lang, "female", "low") for v in _FEMALE]
+            found += [VoiceInfo(f"{lang}+{v}", lang, "male", "low") for v in _MALE]
         # the exact language first (en-us before en-gb-scotland for "en-US")
         want = _lang_key(language)
         found.sort(key=lambda v: (v.language != want, not want.startswith(v.language)))

@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 #: frames sampled to find the band (each costs ~0.3 s of OCR on two cores)
 DEFAULT_SAMPLES = 10
+#: samples closer than this already catch any caption (they last 1-7 s)
+_DENSE_SAMPLING_MS = 2500
 #: a text in at least this share of the samples, at the same place, is static
 _STATIC_SHARE = 0.6
 #: rows scoring at least this share of the best row join the band (moving captions)
@@ -153,8 +155,9 @@ def search_caption_band(
 ) -> BandSearch:
     """:func:`find_caption_band` with its evidence, for callers that report on it.
 
-    If the first round of samples shows no caption row, a second round at times in
-    between is tried before giving up: sparse captions are easy to miss.
+    If the first round of samples shows no caption row and they were more than a
+    few seconds apart, a second round at times in between is tried before giving up:
+    sparse captions are easy to miss.
     """
     reader = reader or RapidOcrReader()
     frames: list[list[TextBox]] = []
@@ -174,6 +177,8 @@ def search_caption_band(
         found = _choose_band(frames)
         if found.band is not None or not frames:
             break
+        if info.duration_ms / max(1, samples) < _DENSE_SAMPLING_MS:
+            break  # samples already every few seconds: a second round finds nothing new
     return found
 
 

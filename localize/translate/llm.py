@@ -204,7 +204,9 @@ class LLMTranslator:
             sampling_topk=self.options.sampling_topk,
             repetition_penalty=self.options.repetition_penalty,
             include_prompt_in_result=False,
-            end_token="<|im_end|>",
+            # Qwen ends a turn with <|im_end|> but may emit <|endoftext|> instead; without
+            # both, generation runs on to max_length producing nothing visible
+            end_token=["<|im_end|>", "<|endoftext|>"],
         )
         return [self._tokenizer.decode(r.sequences_ids[0]) for r in results]
 

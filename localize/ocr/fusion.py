@@ -1,0 +1,210 @@
+"""Fuse burned-in captions (OCR) with speech recognition (ASR).
+
+Burned-in captions are the producer's own script, so where a caption is on screen
+its text and timing win. ASR contributes what captions lack: lines that are spoken
+but not captioned. Disagreements a human should look at become :class:`Conflict`
+entries rather than silent choices:
+
+- ``asr_only``: confident speech during a caption gap (added to the fused track:
+  uncaptioned dialogue, or a recogniser hallucination);
+- ``asr_only_low_confidence``: low-confidence speech during a caption gap (left out);
+- ``timing``: a caption whose start or end is more than ``max_offset_ms`` away from
+  the speech that overlaps it;
+- ``text_mismatch``: a caption whose text shares little with the speech under it
+  (scenery text read as a caption, or a badly misheard line);
+- ``no_speech``: a caption with no speech under it at all (on-screen text, or a
+  caption the recogniser missed).
+
+Conflicts are found the same way whatever ``mode`` is; ``mode`` only chooses the
+output track ("ocr": captions only, "asr": speech only, "fused": both as above).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from localize.domain import Cue, CueTrack, Transcript
+from localize.metrics import character_error_rate
+from localize.ocr.band import OcrError
+
+FusionMode = Literal["ocr", "asr", "fused"]
+_MODES: tuple[str, ...] = ("ocr", "asr", "fused")
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """One disagreement between captions and speech, for review.
+
+    ``index`` is the affected cue's position in :attr:`FusionResult.track`, or None if
+    the cue is not in that track (e.g. left-out low-confidence speech); ``ocr_index``
+    and ``asr_index`` point into the inputs. Times are those of the cue concerned.
+    """
+
+    index: int | None
+    start_ms: int
+    end_ms: int
+    ocr_text: str
+    asr_text: str
+    reason: str
+    ocr_index: int | None = None
+    asr_index: int | None = None
+
+
+@dataclass(frozen=True)
+class FusionResult:
+    """The chosen track (zh-Hans) and the conflicts found while fusing."""
+
+    track: CueTrack
+    conflicts: tuple[Conflict, ...]
+
+
+@dataclass(frozen=True)
+class _Speech:
+    start_ms: int
+    end_ms: int
+    text: str
+    confident: bool
+
+
+def _speech(asr: CueTrack | Transcript, min_logprob: float, max_no_speech: float) -> list[_Speech]:
+    if isinstance(asr, Transcript):
+        return [
+            _Speech(
+                s.start_ms,
+                s.end_ms,
+                s.text.strip(),
+                s.avg_logprob >= min_logprob and s.no_speech_prob <= max_no_speech,
+            )
+            for s in asr.segments
+            if s.text.strip()
+        ]
+    return [_Speech(c.start_ms, c.end_ms, c.text, True) for c in asr.cues if c.text.strip()]
+
+
+def _overlap(a_start: int, a_end: int, b_start: int, b_end: int) -> int:
+    return max(0, min(a_end, b_end) - max(a_start, b_start))
+
+
+def fuse(
+    ocr: CueTrack,
+    asr: CueTrack | Transcript,
+    *,
+    mode: FusionMode = "fused",
+    max_offset_ms: int = 800,
+    min_caption_overlap: float = 0.3,
+    max_text_cer: float = 0.7,
+    min_asr_logprob: float = -1.0,
+    max_no_speech_prob: float = 0.6,
+) -> FusionResult:
+    """Combine OCR'd captions and ASR into one zh-Hans track, flagging disagreements.
+
+    A speech item belongs to the caption it overlaps most; one overlapping captions
+    for less than ``min_caption_overlap`` of its duration is speech in a caption gap.
+    Transcript segments count as confident when their ``avg_logprob`` is at least
+    ``min_asr_logprob`` and ``no_speech_prob`` at most ``max_no_speech_prob``; a
+    CueTrack carries no confidence and is trusted. ``max_text_cer`` is the character
+    error rate between a caption and its speech above which the texts "disagree"
+    (ASR is far from perfect, so only near-total disagreement is flagged).
+    Raises OcrError for an unknown ``mode``.
+    """
+    if mode not in _MODES:
+        raise OcrError(f"unknown fusion mode {mode!r}", f"use one of: {', '.join(_MODES)}")
+    captions = sorted(ocr.cues, key=lambda c: c.start_ms)
+    speech = sorted(_speech(asr, min_asr_logprob, max_no_speech_prob), key=lambda s: s.start_ms)
+
+    assigned: list[list[int]] = [[] for _ in captions]
+    gap_speech: list[int] = []
+    for j, item in enumerate(speech):
+        overlaps = [_overlap(c.start_ms, c.end_ms, item.start_ms, item.end_ms) for c in captions]
+        best = max(range(len(captions)), key=overlaps.__getitem__, default=None)
+        covered = sum(overlaps) / max(1, item.end_ms - item.start_ms)
+        if best is not None and overlaps[best] > 0 and covered >= min_caption_overlap:
+            assigned[best].append(j)
+        else:
+            gap_speech.append(j)
+
+    # (kind, index into its input) of every cue of the output track, in time order
+    if mode == "ocr":
+        chosen = [("ocr", i) for i in range(len(captions))]
+    elif mode == "asr":
+        chosen = [("asr", j) for j in range(len(speech))]
+    else:
+        chosen = [("ocr", i) for i in range(len(captions))]
+        chosen += [("asr", j) for j in gap_speech if speech[j].confident]
+    keyed: list[tuple[tuple[str, int], Cue]] = []
+    for kind, k in chosen:
+        if kind == "ocr":
+            keyed.append(((kind, k), captions[k]))
+        elif mode == "asr":
+            keyed.append(((kind, k), Cue(speech[k].start_ms, speech[k].end_ms, speech[k].text)))
+        else:  # speech in a caption gap: keep it clear of the captions around it
+            start, end = _free_span(speech[k], captions)
+            keyed.append(((kind, k), Cue(start, end, speech[k].text)))
+    keyed.sort(key=lambda item: (item[1].start_ms, item[1].end_ms))
+    position = {key: rank for rank, (key, _) in enumerate(keyed)}
+    track = CueTrack("zh-Hans", tuple(cue for _, cue in keyed))
+
+    conflicts: list[Conflict] = []
+    for j in gap_speech:
+        item = speech[j]
+        conflicts.append(
+            Conflict(
+                index=position.get(("asr", j)),
+                start_ms=item.start_ms,
+                end_ms=item.end_ms,
+                ocr_text="",
+                asr_text=item.text,
+                reason="asr_only" if item.confident else "asr_only_low_confidence",
+                asr_index=j,
+            )
+        )
+    for i, (caption, items) in enumerate(zip(captions, assigned, strict=True)):
+        conflicts.extend(_caption_conflicts(i, caption, [speech[j] for j in items], items,
+                                            position.get(("ocr", i)), max_offset_ms,
+                                            max_text_cer, bool(speech)))  # fmt: skip
+    conflicts.sort(key=lambda c: (c.start_ms, c.reason))
+    return FusionResult(track, tuple(conflicts))
+
+
+def _caption_conflicts(
+    i: int,
+    caption: Cue,
+    items: Sequence[_Speech],
+    indices: Sequence[int],
+    index: int | None,
+    max_offset_ms: int,
+    max_text_cer: float,
+    have_speech: bool,
+) -> list[Conflict]:
+    def conflict(reason: str, asr_text: str = "", asr_index: int | None = None) -> Conflict:
+        return Conflict(
+            index, caption.start_ms, caption.end_ms, caption.text, asr_text, reason, i, asr_index
+        )
+
+    if not items:
+        # with no ASR at all there is nothing to disagree with
+        return [conflict("no_speech")] if have_speech else []
+    asr_text = "".join(item.text for item in items)
+    out: list[Conflict] = []
+    start_off = items[0].start_ms - caption.start_ms
+    end_off = items[-1].end_ms - caption.end_ms
+    if max(abs(start_off), abs(end_off)) > max_offset_ms:
+        out.append(conflict("timing", asr_text, indices[0]))
+    if character_error_rate(caption.text, asr_text) > max_text_cer:
+        out.append(conflict("text_mismatch", asr_text, indices[0]))
+    return out
+
+
+def _free_span(item: _Speech, captions: Sequence[Cue]) -> tuple[int, int]:
+    """The longest part of ``item`` that no caption covers (captions keep their times)."""
+    free = [(item.start_ms, item.end_ms)]
+    for c in captions:
+        if _overlap(c.start_ms, c.end_ms, item.start_ms, item.end_ms) == 0:
+            continue
+        pieces: list[tuple[int, int]] = []
+        for start, end in free:
+            pieces += [(start, min(end, c.start_ms)), (max(start, c.end_ms), end)]
+        free = [(start, end) for start, end in pieces if end > start]
+    return max(free, key=lambda span: span[1] - span[0], default=(item.start_ms, item.end_ms))
