@@ -11,8 +11,11 @@ from localize.sample import build_sample_episode
 SAMPLE_SERIES = "ceo-contract-bride"
 
 
-def run_demo(out: Path, *, mt_backend: str = "llm") -> EpisodeResult:
-    """Generate the sample episode under ``out/sample`` and localize it into English."""
+def run_demo(out: Path, *, mt_backend: str = "llm", dub: bool = False) -> EpisodeResult:
+    """Generate the sample episode under ``out/sample`` and localize it into English.
+
+    With ``dub`` the English track is also dubbed (piper) over the sample's music stem.
+    """
     sample = build_sample_episode(out / "sample")
     params = EpisodeParams(
         video=str(sample.video),
@@ -21,5 +24,7 @@ def run_demo(out: Path, *, mt_backend: str = "llm") -> EpisodeResult:
         review=False,
         out_dir=str(out / "episode"),
         mt_backend=mt_backend,  # type: ignore[arg-type]
+        dub=["en"] if dub else [],
+        music_stem=str(sample.music) if dub else None,
     )
     return localize_episode(params)

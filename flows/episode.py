@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from localize.models import localize_home, sha256_file
 from localize.package import Manifest, publish_episode
 from localize.pipeline import transcribe_to_cues
 from localize.pool import ModelPool
-from localize.qc import QCReport, build_report
+from localize.qc import Flag, QCReport, build_report
 from localize.review import (
     ReviewHistory,
     ReviewInputError,
@@ -171,6 +172,7 @@ def qc_task(
     glossary_path: str,
     media_duration_ms: int,
     outcomes: dict[str, list[LineOutcome]] | None = None,
+    extra_flags: dict[str, list[Flag]] | None = None,
 ) -> QCReport:
     glossary = load_glossary(Path(glossary_path))
     tracks = {source.language: source, **targets}
@@ -182,7 +184,90 @@ def qc_task(
         glossary=glossary,
         media_duration_ms=media_duration_ms,
         outcomes=outcomes,
+        episode=episode,
+        extra_flags=extra_flags,
     )
+
+
+@dataclass(frozen=True)
+class DubSummary:
+    """What the dub task produced for one language (picklable, for the result cache)."""
+
+    language: str
+    m4a: str
+    duration_ms: int
+    integrated_lufs: float
+    true_peak_dbtp: float
+    bed: str
+    flags: tuple[Flag, ...]
+
+
+def _synthesizer_name(language: str, choice: str) -> str:
+    if choice != "auto":
+        return choice
+    return "piper" if language == "en" else "espeak"
+
+
+@task(
+    name="dub",
+    task_run_name="dub {episode} in {language}",
+    cache_policy=CACHE,
+    persist_result=True,
+)
+def dub_task(
+    video: str,
+    content_hash: str,
+    episode: str,
+    language: str,
+    track: CueTrack,
+    glossary_path: str,
+    glossary_version: str,
+    tts: str,
+    music_stem: str | None,
+    duration_ms: int,
+    work_dir: str,
+    code_version: str = __version__,
+) -> DubSummary:
+    from localize.dub import assign_voices, create_synthesizer, dub_track, overrun_flags
+
+    logger = get_run_logger()
+    glossary = load_glossary(Path(glossary_path))
+    synthesizer = create_synthesizer(_synthesizer_name(language, tts))
+    voices = assign_voices(glossary, language, synthesizer=synthesizer)
+    result = dub_track(
+        track,
+        synthesizer=synthesizer,
+        voices=voices,
+        bed=Path(music_stem) if music_stem else None,
+        original_audio=None if music_stem else Path(video),
+        duration_ms=duration_ms,
+        out_dir=Path(work_dir) / f"dub-{language}",
+    )
+    flags = tuple(overrun_flags(result.report, language))
+    logger.info(
+        "%s dub: %d lines, %d stretched, %d too long; %.1f LUFS, %.1f dBTP (%s bed)",
+        language,
+        len(result.clips),
+        len(result.report.stretched),
+        len(flags),
+        result.integrated_lufs,
+        result.true_peak_dbtp,
+        result.bed_kind,
+    )
+    return DubSummary(
+        language,
+        str(result.m4a),
+        duration_ms,
+        result.integrated_lufs,
+        result.true_peak_dbtp,
+        result.bed_kind,
+        flags,
+    )
+
+
+def episode_work_dir(series_id: str, episode: str) -> Path:
+    """Scratch space for intermediate files (dub clips, stems) of one episode."""
+    return localize_home() / "work" / series_id / episode
 
 
 @task(name="package", task_run_name="package {episode}")
@@ -194,7 +279,16 @@ def package_task(
     targets: dict[str, CueTrack],
     report: QCReport,
     review: ReviewHistory | None,
+    dubs: list[DubSummary] | None = None,
 ) -> Manifest:
+    def add_dubs(staging: Path) -> list[tuple[str, str, str | None, int | None]]:
+        entries: list[tuple[str, str, str | None, int | None]] = []
+        for dub in dubs or []:
+            rel = f"{episode}.{dub.language}.dub.m4a"
+            shutil.copyfile(dub.m4a, staging / rel)
+            entries.append((rel, "audio", dub.language, dub.duration_ms))
+        return entries
+
     manifest = publish_episode(
         Path(out_dir),
         series=series,
@@ -203,7 +297,20 @@ def package_task(
         targets=targets,
         qc_json=report.to_json(),
         review_json=review.to_json() if review else None,
-        extra={"qc_ok": report.ok, "localize_version": __version__},
+        extra_writers=(add_dubs,),
+        extra={
+            "qc_ok": report.ok,
+            "localize_version": __version__,
+            "dubs": [
+                {
+                    "language": d.language,
+                    "integrated_lufs": d.integrated_lufs,
+                    "true_peak_dbtp": d.true_peak_dbtp,
+                    "bed": d.bed,
+                }
+                for d in dubs or []
+            ],
+        },
     )
     get_run_logger().info("published %d files to %s", len(manifest.files), out_dir)
     return manifest
@@ -394,7 +501,30 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
     else:
         publish_draft(episode, source, targets, report, 0)
 
-    manifest = package_task(str(out_dir), series_id, episode, source, targets, report, history)
+    dubs = [
+        dub_task(
+            str(video),
+            content_hash,
+            episode,
+            lang,
+            targets[lang],
+            str(glossary_path),
+            glossary.version,
+            params.tts,
+            params.music_stem,
+            info.duration_ms,
+            str(episode_work_dir(series_id, episode)),
+        )
+        for lang in params.dub
+    ]
+    if dubs:
+        extra = {d.language: list(d.flags) for d in dubs}
+        report = qc_task(
+            episode, source, targets, str(glossary_path), info.duration_ms, outcomes, extra
+        )
+    manifest = package_task(
+        str(out_dir), series_id, episode, source, targets, report, history, dubs
+    )
     flagged = len(report.flags_by_cue())
     return EpisodeResult(
         out_dir=str(out_dir),

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 #: target languages the UI offers (each has a subtitle style profile)
 TargetLanguage = Literal["en", "es", "pt-BR", "id", "vi", "th", "ja", "ko", "fr", "de"]
 MTBackend = Literal["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"]
+#: "auto": piper where a packaged voice exists (English), espeak-ng elsewhere
+TTSBackend = Literal["auto", "piper", "espeak", "fake"]
 
 
 class EpisodeParams(BaseModel):
@@ -43,6 +45,14 @@ class EpisodeParams(BaseModel):
     mt_model: str = Field(
         default="qwen2.5-coder-1.5b-instruct",
         description="Translation model: packaged name, folder or Hugging Face repo id",
+    )
+    tts: TTSBackend = Field(
+        default="auto", description="Speech synthesis for dubs ('fake' is a dry run)"
+    )
+    music_stem: str | None = Field(
+        default=None,
+        description="The producer's music-and-effects stem, if any: the bed under the dub "
+        "(without it the original soundtrack is ducked under the dubbed voice)",
     )
     review_timeout_hours: float = Field(
         default=72.0, gt=0, le=24 * 30, description="How long a review may take"

@@ -167,7 +167,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     _prefect_env()
     from flows.demo import run_demo
 
-    result = run_demo(Path(args.out), mt_backend=args.mt_backend)
+    result = run_demo(Path(args.out), mt_backend=args.mt_backend, dub=args.dub)
     _print_result(result)
     return 0
 
@@ -203,6 +203,8 @@ def _cmd_episode(args: argparse.Namespace) -> int:
             asr_model=args.asr_model,
             mt_backend=args.mt_backend,
             mt_model=args.mt_model,
+            tts=args.tts,
+            music_stem=args.music_stem,
         )
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
@@ -236,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_demo)
 
     p.add_argument("--mt-backend", default="llm", help="translation backend (default: llm)")
+    p.add_argument("--dub", action="store_true", help="also dub English (piper, sample's M&E)")
 
     p = sub.add_parser("episode", help="localize one episode (the Prefect flow, local server)")
     p.add_argument("video")
@@ -251,6 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"],
     )
     p.add_argument("--mt-model", default="qwen2.5-coder-1.5b-instruct")
+    p.add_argument(
+        "--tts",
+        default="auto",
+        choices=["auto", "piper", "espeak", "fake"],
+        help="speech synthesis for --dub (auto: piper for English, else espeak-ng)",
+    )
+    p.add_argument("--music-stem", help="the producer's music-and-effects stem for the dub bed")
     p.set_defaults(handler=_cmd_episode)
 
     p = sub.add_parser("serve", help="start the local Prefect server + UI and serve deployments")

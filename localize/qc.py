@@ -29,6 +29,7 @@ source-script        error    Chinese characters left inside a non-CJK translati
 glossary             error    a required rendering or do-not-translate item is missing
 outside-media        error    the cue starts before 0 or ends after the media
 translation-retry    warning  MT still reported problems after its retries
+dub-overrun          warning  the dubbed line does not fit its slot even after stretching
 ==================== ======== ==========================================================
 
 Reading speed is compared after rounding to one decimal, the precision the message
@@ -80,6 +81,7 @@ FLAG_CODES: Final[tuple[str, ...]] = (
     "overlap",
     "outside-media",
     "translation-retry",
+    "dub-overrun",
 )
 _CODE_ORDER: Final[dict[str, int]] = {code: i for i, code in enumerate(FLAG_CODES)}
 
@@ -741,6 +743,7 @@ def build_report(
     media_duration_ms: int | None = None,
     outcomes: Mapping[str, Sequence[LineOutcome]] | None = None,
     episode: str = "",
+    extra_flags: Mapping[str, Sequence[Flag]] | None = None,
 ) -> QCReport:
     """Run :func:`check_track` over every track and collect a :class:`QCReport`.
 
@@ -750,7 +753,7 @@ def build_report(
     translation reported for it. Glossary adherence is computed for every translated
     language when a glossary is given. Translated cues without ``source`` are stored in
     the report with the source line found by index, so :meth:`QCReport.flag_rows` can
-    show it.
+    show it. ``extra_flags`` adds flags raised by later stages (e.g. dubbing overruns).
     """
     source_lang = (
         source.language
@@ -770,6 +773,7 @@ def build_report(
             media_duration_ms=media_duration_ms,
             outcomes=(outcomes or {}).get(lang),
         )
+        flags = sorted([*flags, *(extra_flags or {}).get(lang, ())], key=Flag._sort_key)
         adherence = None
         cues = track.cues
         if track.language != source_lang:

@@ -241,8 +241,32 @@ def test_check_fires_on_bad_cue_only(
     assert of(check_track(en(*good), profile("en"), **kwargs), code) == []
 
 
+def test_flags_from_later_stages_join_the_report() -> None:
+    from localize.dub import FitReport, overrun_flags
+    from localize.dub.fit import DubClip
+
+    clip = DubClip(
+        cue_index=1,
+        start_ms=1000,
+        end_ms=3400,
+        stretch=1.25,
+        overrun_ms=400,
+        path=Path("x.wav"),
+        action="flag",
+        text="Hello there.",
+        cue_end_ms=2800,
+        window_end_ms=3000,
+    )
+    flags = overrun_flags(FitReport(clips=(clip,)), "en")
+    track = en(Cue(0, 900, "Hi."), Cue(1000, 2800, "Hello there."))
+    report = build_report({"en": track}, extra_flags={"en": flags})
+    [flag] = [f for f in report.language("en").flags if f.code == "dub-overrun"]
+    assert (flag.index, flag.severity) == (2, "warning")
+    assert "400 ms" in flag.message and "1.25" in flag.message
+
+
 def test_every_code_is_tested() -> None:
-    tested = {case[4] for case in CASES} | {"translation-retry"}
+    tested = {case[4] for case in CASES} | {"translation-retry", "dub-overrun"}
     assert tested == set(FLAG_CODES)
 
 

@@ -51,6 +51,7 @@ from localize.dub.synth import (
     register_synthesizer,
     voice_for,
 )
+from localize.qc import Flag
 
 __all__ = [
     "DEFAULT_SPEAKER",
@@ -80,6 +81,7 @@ __all__ = [
     "dub_track",
     "measure_loudness",
     "mix_and_master",
+    "overrun_flags",
     "plan_fit",
     "register_synthesizer",
     "voice_for",
@@ -117,6 +119,23 @@ class DubResult:
     true_peak_dbtp: float
     normalization: str
     elapsed_s: float
+
+
+def overrun_flags(report: FitReport, language: str) -> list[Flag]:
+    """QC flags for lines too long to fit even at the stretch cap (1-based cue index)."""
+    return [
+        Flag(
+            "dub-overrun",
+            "warning",
+            language,
+            clip.cue_index + 1,
+            f"the dubbed line runs {clip.overrun_ms} ms past its slot even at "
+            f"{clip.stretch:.2f}x: shorten the translation",
+            float(clip.overrun_ms),
+            0.0,
+        )
+        for clip in report.flagged
+    ]
 
 
 def dub_track(

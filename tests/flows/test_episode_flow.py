@@ -72,6 +72,24 @@ def test_unattended_run_publishes_subtitles_and_a_report(
     assert again.result().files == result.files
 
 
+def test_dubbed_run_publishes_a_mastered_track_and_reports_overruns(
+    episode: SampleEpisode, tmp_path: Path, localize_home: Path
+) -> None:
+    from flows.episode import localize_episode
+    from localize.dub import measure_loudness
+
+    out = tmp_path / "dubbed"
+    params = _params(episode, out, dub=["en"], tts="fake", music_stem=str(episode.music))
+    result = localize_episode(params)
+    assert "episode.en.dub.m4a" in result.files
+    manifest = json.loads((out / "manifest.json").read_text())
+    [audio] = [f for f in manifest["files"] if f["kind"] == "audio"]
+    assert audio["language"] == "en" and audio["duration_ms"] > 60_000
+    lufs, peak = measure_loudness(out / "episode.en.dub.m4a")
+    assert abs(lufs - -16.0) <= 1.0 and peak <= -1.0 + 0.3
+    assert manifest["dubs"][0]["bed"] == "stem"
+
+
 def _wait_for_paused(timeout: float = 300) -> Any:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
