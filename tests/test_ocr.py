@@ -25,6 +25,7 @@ from localize.ocr import (
     OcrError,
     OcrResult,
     RapidOcrReader,
+    benchmark,
     fuse,
     ocr_video,
 )
@@ -252,6 +253,10 @@ def test_fusion_flags_timing_and_text_disagreements() -> None:
     assert ("timing", "我们走吧。") in reasons
     assert ("no_speech", "店铺招牌") in reasons
     assert ("asr_only", "") in reasons
+    timing = next(c for c in result.conflicts if c.reason == "timing")
+    assert (timing.index, timing.ocr_index, timing.asr_index) == (1, 1, 1)
+    extra = next(c for c in result.conflicts if c.reason == "asr_only")
+    assert (extra.index, extra.ocr_index, extra.asr_index) == (3, None, 2)
     assert len(result.track) == 4
     assert fuse(ocr, asr, mode="ocr").track.cues == ocr.cues
     with pytest.raises(OcrError):
@@ -285,7 +290,16 @@ def test_horizontal_video_band_found_and_read(tmp_path: Path, reader: RapidOcrRe
     result = ocr_video(video, reader=reader)
     assert result.band is not None and result.band_source == "detected"
     assert 0.75 <= result.band.top < 0.9 < result.band.bottom
+    # the "独家" watermark level with the captions (bottom right) is cut off the band
+    assert result.band.right < 0.95
     check_timing(result, lines)
+
+    # the benchmark helper measures the same against a ground truth file
+    truth = {"lines": [{"zh": x.text, "start_ms": x.start_ms, "end_ms": x.end_ms} for x in lines]}
+    (tmp_path / "ground_truth.json").write_text(json.dumps(truth), encoding="utf-8")
+    numbers = benchmark(video, reader=reader)
+    assert numbers["cer"] == 0.0 and numbers["lines_within_2_frames"] == "4/4"
+    assert numbers["events"] == 4 and numbers["s_per_min"] > 0
 
 
 def test_video_without_captions_is_flagged(tmp_path: Path, reader: RapidOcrReader) -> None:

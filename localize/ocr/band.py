@@ -35,7 +35,7 @@ import numpy as np
 from localize.errors import LocalizeError, MediaError
 from localize.media import MediaInfo, probe
 from localize.metrics import edit_distance, normalise_for_cer
-from localize.ocr.engine import RapidOcrReader, TextBox, TextReader, is_wordy
+from localize.ocr.engine import Image, RapidOcrReader, TextBox, TextReader, is_wordy
 from localize.tools import run_tool
 
 log = logging.getLogger(__name__)
@@ -159,6 +159,8 @@ def search_caption_band(
     few seconds apart, a second round at times in between is tried before giving up:
     sparse captions are easy to miss.
     """
+    if not info.has_video:
+        return BandSearch(None, 0, notes=(f"{info.path.name} has no video stream",))
     reader = reader or RapidOcrReader()
     frames: list[list[TextBox]] = []
     found = BandSearch(band=None, samples=0)
@@ -190,7 +192,7 @@ def _sample_times(duration_ms: int, n: int, *, offset: float) -> list[int]:
     return sorted({int((k + offset) * step) for k in range(n)})
 
 
-def _frame_at(info: MediaInfo, t_ms: int) -> np.ndarray | None:
+def _frame_at(info: MediaInfo, t_ms: int) -> Image | None:
     """One BGR frame at ``t_ms``, shrunk so its longest side is at most _SAMPLE_MAX_SIDE."""
     width, height = info.video[0].display_size
     scale = min(1.0, _SAMPLE_MAX_SIDE / max(width, height, 1))

@@ -22,7 +22,7 @@ output track ("ocr": captions only, "asr": speech only, "fused": both as above).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from localize.domain import Cue, CueTrack, Transcript
@@ -39,7 +39,9 @@ class Conflict:
 
     ``index`` is the affected cue's position in :attr:`FusionResult.track`, or None if
     the cue is not in that track (e.g. left-out low-confidence speech); ``ocr_index``
-    and ``asr_index`` point into the inputs. Times are those of the cue concerned.
+    and ``asr_index`` are positions in the inputs (``ocr.cues``, and ``asr.segments``
+    or ``asr.cues``; for several speech items, the first). Times are those of the cue
+    concerned: the caption's, or for speech-only conflicts the speech's.
     """
 
     index: int | None
@@ -66,6 +68,7 @@ class _Speech:
     end_ms: int
     text: str
     confident: bool
+    index: int  # position in the caller's segments/cues
 
 
 def _speech(asr: CueTrack | Transcript, min_logprob: float, max_no_speech: float) -> list[_Speech]:
@@ -76,11 +79,16 @@ def _speech(asr: CueTrack | Transcript, min_logprob: float, max_no_speech: float
                 s.end_ms,
                 s.text.strip(),
                 s.avg_logprob >= min_logprob and s.no_speech_prob <= max_no_speech,
+                n,
             )
-            for s in asr.segments
+            for n, s in enumerate(asr.segments)
             if s.text.strip()
         ]
-    return [_Speech(c.start_ms, c.end_ms, c.text, True) for c in asr.cues if c.text.strip()]
+    return [
+        _Speech(c.start_ms, c.end_ms, c.text, True, n)
+        for n, c in enumerate(asr.cues)
+        if c.text.strip()
+    ]
 
 
 def _overlap(a_start: int, a_end: int, b_start: int, b_end: int) -> int:
@@ -111,7 +119,8 @@ def fuse(
     """
     if mode not in _MODES:
         raise OcrError(f"unknown fusion mode {mode!r}", f"use one of: {', '.join(_MODES)}")
-    captions = sorted(ocr.cues, key=lambda c: c.start_ms)
+    caption_order = sorted(range(len(ocr.cues)), key=lambda n: ocr.cues[n].start_ms)
+    captions = [ocr.cues[n] for n in caption_order]
     speech = sorted(_speech(asr, min_asr_logprob, max_no_speech_prob), key=lambda s: s.start_ms)
 
     assigned: list[list[int]] = [[] for _ in captions]
@@ -157,30 +166,31 @@ def fuse(
                 ocr_text="",
                 asr_text=item.text,
                 reason="asr_only" if item.confident else "asr_only_low_confidence",
-                asr_index=j,
+                asr_index=item.index,
             )
         )
     for i, (caption, items) in enumerate(zip(captions, assigned, strict=True)):
-        conflicts.extend(_caption_conflicts(i, caption, [speech[j] for j in items], items,
-                                            position.get(("ocr", i)), max_offset_ms,
-                                            max_text_cer, bool(speech)))  # fmt: skip
+        found = _caption_conflicts(
+            caption, [speech[j] for j in items], max_offset_ms, max_text_cer, bool(speech)
+        )
+        where = position.get(("ocr", i))
+        conflicts += [replace(c, index=where, ocr_index=caption_order[i]) for c in found]
     conflicts.sort(key=lambda c: (c.start_ms, c.reason))
     return FusionResult(track, tuple(conflicts))
 
 
 def _caption_conflicts(
-    i: int,
     caption: Cue,
     items: Sequence[_Speech],
-    indices: Sequence[int],
-    index: int | None,
     max_offset_ms: int,
     max_text_cer: float,
     have_speech: bool,
 ) -> list[Conflict]:
+    """Conflicts of one caption with the speech assigned to it (indices filled in later)."""
+
     def conflict(reason: str, asr_text: str = "", asr_index: int | None = None) -> Conflict:
         return Conflict(
-            index, caption.start_ms, caption.end_ms, caption.text, asr_text, reason, i, asr_index
+            None, caption.start_ms, caption.end_ms, caption.text, asr_text, reason, None, asr_index
         )
 
     if not items:
@@ -191,9 +201,9 @@ def _caption_conflicts(
     start_off = items[0].start_ms - caption.start_ms
     end_off = items[-1].end_ms - caption.end_ms
     if max(abs(start_off), abs(end_off)) > max_offset_ms:
-        out.append(conflict("timing", asr_text, indices[0]))
+        out.append(conflict("timing", asr_text, items[0].index))
     if character_error_rate(caption.text, asr_text) > max_text_cer:
-        out.append(conflict("text_mismatch", asr_text, indices[0]))
+        out.append(conflict("text_mismatch", asr_text, items[0].index))
     return out
 
 

@@ -29,6 +29,10 @@ class TranslationContext:
     speakers: tuple[str | None, ...] = ()
     #: free-form notes for instruction models (tone, audience)
     notes: str = ""
+    #: every glossary rendering for the target, as (source form, rendering): instruction
+    #: models get the whole glossary once, in a system prompt that stays the same for
+    #: the series (and so can be cached); ``required`` still lists each line's own
+    glossary: tuple[tuple[str, str], ...] = ()
 
 
 class Translator(Protocol):

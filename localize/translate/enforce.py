@@ -111,6 +111,7 @@ def translate_cues(
         syn = glossary.series.synopsis
         synopsis = syn.get(target) or syn.get("en") or next(iter(syn.values()), "")
 
+    every_rendering = glossary_renderings(glossary, target) if glossary else ()
     feedback: dict[int, str] = {}
     for attempt in range(1, max_attempts + 1):
         if not todo:
@@ -125,6 +126,7 @@ def translate_cues(
             required=tuple(required[i] for i in todo),
             feedback=tuple(feedback.get(i, "") for i in todo),
             speakers=tuple(track.cues[i].speaker for i in todo),
+            glossary=every_rendering,
         )
         outputs = translator.translate(
             batch_sources, source=source_lang, target=target, context=context
@@ -169,6 +171,17 @@ def translate_cues(
     )
     translated = resegment_cues(CueTrack(target, cues), load_style_profile(target))
     return translated, outcomes
+
+
+def glossary_renderings(glossary: Glossary, target: str) -> tuple[tuple[str, str], ...]:
+    """Every (source form, rendering) the glossary defines for ``target``, in file order."""
+    pairs = []
+    for entry in glossary.entries:
+        for form in entry.forms:
+            rendering = glossary.rendering(entry, target, form)
+            if rendering:
+                pairs.append((form, rendering))
+    return tuple(dict.fromkeys(pairs))
 
 
 def _previous(

@@ -64,7 +64,8 @@ def language_name(code: str) -> str:
 
 
 def build_system_prompt(source: str, target: str, context: TranslationContext) -> str:
-    """Instructions, series synopsis and the glossary renderings that apply to the batch."""
+    """Instructions, synopsis and the series glossary: the same for every request of a
+    series and target language, so CTranslate2 processes it once and caches it."""
     parts = [
         f"You are a professional subtitle translator for a short vertical drama series. "
         f"Translate {language_name(source)} subtitles into natural, spoken "
@@ -73,11 +74,11 @@ def build_system_prompt(source: str, target: str, context: TranslationContext) -
     ]
     if context.synopsis:
         parts.append(f"Series synopsis: {context.synopsis}")
-    required = sorted({pair for line in context.required for pair in line})
-    if required:
-        rules = "\n".join(f"- {zh} -> {tgt}" for zh, tgt in required)
+    if context.glossary:
+        rules = "\n".join(f"- {zh} -> {tgt}" for zh, tgt in context.glossary)
         parts.append(
-            "Glossary (always use exactly these renderings, never a literal translation):\n" + rules
+            "Series glossary (always use exactly these renderings, never a literal "
+            "translation):\n" + rules
         )
     if context.notes:
         parts.append(context.notes)
@@ -94,6 +95,10 @@ def build_user_prompt(lines: Sequence[str], context: TranslationContext) -> str:
     if context.previous:
         prev = "\n".join(f"{src} => {tgt}" if tgt else src for src, tgt in context.previous)
         parts.append(f"Previous lines, for context only (do not translate):\n{prev}")
+    required = list(dict.fromkeys(pair for line in context.required for pair in line))
+    if required:
+        rules = "; ".join(f"{zh} -> {tgt}" for zh, tgt in required)
+        parts.append(f"Glossary for these lines (required): {rules}")
     numbered = []
     for i, line in enumerate(lines):
         speaker = context.speakers[i] if i < len(context.speakers) else None
@@ -196,10 +201,22 @@ class LLMTranslator:
         self.model_id = f"llm:{model}:{compute_type}"
 
     # ------------------------------------------------------------------ generation
-    def _generate(self, prompts: list[str], max_new_tokens: list[int]) -> list[str]:
-        tokens = [self._tokenizer.encode(p, add_special_tokens=False).tokens for p in prompts]
+    def _generate(self, system: str, users: list[str], max_new_tokens: list[int]) -> list[str]:
+        """Generate replies to ``users`` under one shared, cached system prompt."""
+        static = self._tokenizer.encode(
+            f"<|im_start|>system\n{system}<|im_end|>\n", add_special_tokens=False
+        ).tokens
+        tokens = [
+            self._tokenizer.encode(
+                f"<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n",
+                add_special_tokens=False,
+            ).tokens
+            for user in users
+        ]
         results = self._generator.generate_batch(
             tokens,
+            static_prompt=static,
+            cache_static_prompt=True,
             max_length=max(max_new_tokens),
             sampling_topk=self.options.sampling_topk,
             repetition_penalty=self.options.repetition_penalty,
@@ -265,6 +282,7 @@ class LLMTranslator:
 
         return TranslationContext(
             synopsis=context.synopsis,
+            glossary=context.glossary,
             previous=previous,
             required=pick(context.required, ()),
             feedback=pick(context.feedback, ""),
@@ -280,15 +298,13 @@ class LLMTranslator:
         target: str,
         context: TranslationContext,
     ) -> list[list[str] | None]:
-        prompts, budgets = [], []
+        users, budgets = [], []
         for chunk in chunks:
             sub = self._sub_context(chunk, lines, context)
             batch = [lines[i].replace("\n", "") for i in chunk]
-            prompts.append(
-                chatml(build_system_prompt(source, target, sub), build_user_prompt(batch, sub))
-            )
+            users.append(build_user_prompt(batch, sub))
             budgets.append(16 + self.options.tokens_per_line * len(chunk))
-        replies = self._generate(prompts, budgets)
+        replies = self._generate(build_system_prompt(source, target, context), users, budgets)
         for reply, chunk in zip(replies, chunks, strict=True):
             if parse_numbered_reply(reply, len(chunk)) is None:
                 log.info("unparseable reply for %d lines: %r", len(chunk), reply[:500])
@@ -305,12 +321,10 @@ class LLMTranslator:
         target: str,
         context: TranslationContext,
     ) -> list[str]:
-        prompts = []
-        for i in chunk:
-            sub = self._sub_context([i], lines, context)
-            system = build_system_prompt(source, target, sub).rsplit("\n\n", 1)[0] + (
-                f"\n\nReply with the {language_name(target)} translation of the line only."
-            )
-            prompts.append(chatml(system, lines[i].replace("\n", "")))
-        replies = self._generate(prompts, [16 + self.options.tokens_per_line] * len(prompts))
+        users = [
+            build_user_prompt([lines[i].replace("\n", "")], self._sub_context([i], lines, context))
+            for i in chunk
+        ]
+        system = build_system_prompt(source, target, context)
+        replies = self._generate(system, users, [16 + self.options.tokens_per_line] * len(users))
         return [_clean_single(r) for r in replies]

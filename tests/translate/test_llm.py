@@ -8,6 +8,7 @@ import pytest
 
 from localize.glossary import load_glossary
 from localize.translate.base import TranslationContext
+from localize.translate.enforce import glossary_renderings
 from localize.translate.llm import (
     LLMTranslator,
     build_system_prompt,
@@ -42,14 +43,19 @@ def test_prompts_carry_glossary_synopsis_context_and_feedback(glossary_path: Pat
     lines = ["顾总，你好。", "契约签了。"]
     context = TranslationContext(
         synopsis="A contract marriage.",
+        glossary=glossary_renderings(glossary, "en"),
         previous=(("林晚来了。", "Lin Wan is here."),),
         required=tuple(tuple(glossary.required_renderings(line, "en")) for line in lines),
         feedback=("", "契约 must be rendered as 'contract'"),
     )
     system = build_system_prompt("zh-Hans", "en", context)
-    assert "顾总 -> Mr. Gu" in system and "契约 -> contract" in system
+    # the whole series glossary, so the system prompt is the same for every request
+    assert "顾总 -> Mr. Gu" in system and "苏曼 -> Su Man" in system
     assert "A contract marriage." in system
+    assert "1. 顾总" not in system
     user = build_user_prompt(lines, context)
+    # each request restates the renderings its own lines need
+    assert "Glossary for these lines (required): 顾总 -> Mr. Gu; 契约 -> contract" in user
     assert "林晚来了。 => Lin Wan is here." in user
     assert "1. 顾总，你好。" in user and "2. 契约签了。" in user
     assert "note for line 2: 契约 must be rendered as 'contract'" in user
