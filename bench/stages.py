@@ -73,6 +73,12 @@ def stage_asr(work: Path) -> dict[str, Any]:
     }
 
 
+def stage_ocr(work: Path) -> dict[str, Any]:
+    from localize.ocr import benchmark
+
+    return benchmark(work / "sample" / "episode.mp4")
+
+
 def stage_segment(work: Path) -> dict[str, Any]:
     from localize.metrics import boundary_errors
     from localize.segment import load_style_profile, segment_transcript
@@ -174,6 +180,7 @@ def peak_rss_mb() -> int:
 STAGES = {
     "decode": stage_decode,
     "asr": stage_asr,
+    "ocr": stage_ocr,
     "segment": stage_segment,
     "translate": stage_translate,
     "qc": stage_qc,

@@ -28,8 +28,9 @@ from localize.errors import LocalizeError
 from localize.glossary import Glossary, load_glossary
 from localize.media import MediaInfo, probe
 from localize.models import localize_home, sha256_file
+from localize.ocr import OcrResult
 from localize.package import Manifest, publish_episode
-from localize.pipeline import transcribe_to_cues
+from localize.pipeline import choose_source, transcribe_to_cues
 from localize.pool import ModelPool
 from localize.qc import Flag, QCReport, build_report
 from localize.review import (
@@ -122,6 +123,35 @@ def transcribe_task(
         )
     logger.info("%d cues of Chinese subtitles", len(track.cues))
     return track, transcript
+
+
+@task(
+    name="ocr",
+    task_run_name="ocr {episode}",
+    cache_policy=CACHE,
+    persist_result=True,
+)
+def ocr_task(
+    video: str,
+    content_hash: str,
+    episode: str,
+    caption_band: str | None,
+    code_version: str = __version__,
+) -> OcrResult:
+    from localize.ocr import CaptionBand, ocr_video
+
+    logger = get_run_logger()
+    band = CaptionBand.parse(caption_band) if caption_band else None
+    result = ocr_video(Path(video), band=band)
+    for warning in result.warnings:
+        logger.warning("%s", warning)
+    logger.info(
+        "%d burned-in captions read (band %s, %s)",
+        len(result.track.cues),
+        result.band,
+        result.band_source,
+    )
+    return result
 
 
 @task(
@@ -457,9 +487,25 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
     logger.info("localizing %s (%s) into %s", episode, series_id, ", ".join(params.targets))
 
     info, content_hash = probe_task(str(video), episode)
-    source, _transcript = transcribe_task(
-        str(video), content_hash, episode, params.asr_model, str(glossary_path), glossary.version
-    )
+    asr = None
+    if params.source != "ocr" and info.has_audio:
+        asr = transcribe_task(
+            str(video),
+            content_hash,
+            episode,
+            params.asr_model,
+            str(glossary_path),
+            glossary.version,
+        )
+    ocr = None
+    if params.source != "asr" and info.has_video:
+        ocr = ocr_task(str(video), content_hash, episode, params.caption_band)
+    choice = choose_source(params.source, asr=asr, ocr=ocr)
+    for note in choice.notes:
+        logger.warning("%s", note)
+    source = choice.track
+    source_flags = {source.language: list(choice.flags)}
+    logger.info("Chinese subtitles from %s: %d cues", choice.origin, len(source.cues))
     translated: dict[str, tuple[CueTrack, list[LineOutcome]]] = {
         target: translate_task(
             source,
@@ -475,7 +521,9 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
     }
     targets = {lang: track for lang, (track, _) in translated.items()}
     outcomes = {lang: out for lang, (_, out) in translated.items()}
-    report = qc_task(episode, source, targets, str(glossary_path), info.duration_ms, outcomes)
+    report = qc_task(
+        episode, source, targets, str(glossary_path), info.duration_ms, outcomes, source_flags
+    )
     logger.info("QC: %d errors, %d warnings", report.error_count, report.warning_count)
 
     history: ReviewHistory | None = None
@@ -484,7 +532,13 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
 
         def requalify(new_targets: dict[str, CueTrack]) -> QCReport:
             return qc_task.fn(
-                episode, source, new_targets, str(glossary_path), info.duration_ms, outcomes
+                episode,
+                source,
+                new_targets,
+                str(glossary_path),
+                info.duration_ms,
+                outcomes,
+                source_flags,
             )
 
         targets, report, history = run_review(episode, source, targets, report, params, requalify)
@@ -518,7 +572,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
         for lang in params.dub
     ]
     if dubs:
-        extra = {d.language: list(d.flags) for d in dubs}
+        extra = {**source_flags, **{d.language: list(d.flags) for d in dubs}}
         report = qc_task(
             episode, source, targets, str(glossary_path), info.duration_ms, outcomes, extra
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 #: target languages the UI offers (each has a subtitle style profile)
 TargetLanguage = Literal["en", "es", "pt-BR", "id", "vi", "th", "ja", "ko", "fr", "de"]
@@ -35,6 +35,16 @@ class EpisodeParams(BaseModel):
     out_dir: str | None = Field(
         default=None, description="Output folder (default: out/<series>/<episode>)"
     )
+    source: Literal["fused", "ocr", "asr"] = Field(
+        default="fused",
+        description="Where the Chinese text comes from: burned-in captions (ocr), speech "
+        "(asr), or captions with speech filling the gaps (fused)",
+    )
+    caption_band: str | None = Field(
+        default=None,
+        description="Caption band as fractions of the height 'TOP,BOTTOM' (optionally "
+        "',LEFT,RIGHT'); empty = found automatically",
+    )
     asr_model: str = Field(
         default="whisper-base",
         description="Speech model: packaged name, folder or Hugging Face repo id",
@@ -57,6 +67,19 @@ class EpisodeParams(BaseModel):
     review_timeout_hours: float = Field(
         default=72.0, gt=0, le=24 * 30, description="How long a review may take"
     )
+
+    @field_validator("caption_band")
+    @classmethod
+    def _band(cls, value: str | None) -> str | None:
+        if value:
+            from localize.errors import LocalizeError
+            from localize.ocr import CaptionBand
+
+            try:
+                CaptionBand.parse(value)
+            except LocalizeError as exc:
+                raise ValueError(f"{exc.message}: {exc.hint}") from None
+        return value or None
 
     @model_validator(mode="after")
     def _check(self) -> EpisodeParams:

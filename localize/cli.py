@@ -21,6 +21,7 @@ examples:
   localize demo                                  run the whole job on the bundled sample
   localize episode ep01.mp4 --series ceo-contract-bride --to en --no-review --out out/ep01
   localize sample out/sample                     make the sample episode (video + truth)
+  localize ocr ep01.mp4 --out ep01.zh.srt         burned-in captions to subtitles
   localize transcribe ep01.mp4 --out ep01.zh.srt --glossary glossaries/ceo-contract-bride.toml
   localize serve                                 Prefect UI on 127.0.0.1:4200 + deployments
   localize translate ep01.zh.srt --to en --out ep01.en.srt --glossary GLOSSARY.toml
@@ -135,6 +136,26 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ocr(args: argparse.Namespace) -> int:
+    import json
+
+    from localize.ocr import CaptionBand, ocr_video
+    from localize.subtitles import write_subtitles
+
+    band = CaptionBand.parse(args.band) if args.band else None
+    result = ocr_video(Path(args.video), band=band)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    write_subtitles(result.track, Path(args.out))
+    if args.hint:
+        Path(args.hint).write_text(json.dumps(result.clean_video_hint(), indent=2))
+    print(
+        f"wrote {len(result.track.cues)} captions to {args.out} (band {result.band}, "
+        f"{result.band_source})"
+    )
+    return 0
+
+
 def _cmd_glossary(args: argparse.Namespace) -> int:
     glossary = _load_glossary(args.file)
     assert glossary is not None
@@ -205,6 +226,8 @@ def _cmd_episode(args: argparse.Namespace) -> int:
             mt_model=args.mt_model,
             tts=args.tts,
             music_stem=args.music_stem,
+            source=args.source,
+            caption_band=args.caption_band,
         )
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
@@ -247,6 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dub", nargs="*", metavar="LANG", help="languages to dub")
     p.add_argument("--no-review", action="store_true", help="publish without a review pause")
     p.add_argument("--out", help="output folder (default: out/<series>/<episode>)")
+    p.add_argument(
+        "--source",
+        default="fused",
+        choices=["fused", "ocr", "asr"],
+        help="Chinese text from burned-in captions, speech, or both (default)",
+    )
+    p.add_argument("--caption-band", help="caption band 'TOP,BOTTOM' (default: automatic)")
     p.add_argument("--asr-model", default="whisper-base")
     p.add_argument(
         "--mt-backend",
@@ -289,6 +319,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="transcribe even if the speech does not sound like Mandarin",
     )
     p.set_defaults(handler=_cmd_transcribe)
+
+    p = sub.add_parser("ocr", help="read burned-in Chinese captions into subtitles")
+    p.add_argument("video")
+    p.add_argument("--out", required=True, help="subtitle file to write (.srt or .vtt)")
+    p.add_argument(
+        "--band",
+        help="caption band 'TOP,BOTTOM' as fractions of the height (default: found automatically)",
+    )
+    p.add_argument(
+        "--hint", help="also write the band and caption timings (JSON) for caption removal"
+    )
+    p.set_defaults(handler=_cmd_ocr)
 
     p = sub.add_parser("translate", help="translate a subtitle file with the glossary enforced")
     p.add_argument("input", help="source subtitles (.srt or .vtt)")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from localize.domain import CueTrack, Transcript
 from localize.pool import ModelPool
@@ -17,6 +18,71 @@ from localize.transcribe import (
 
 if TYPE_CHECKING:
     from localize.glossary import Glossary
+    from localize.ocr import OcrResult
+    from localize.qc import Flag
+
+#: where the Chinese subtitles come from: burned-in captions, speech, or both
+SourceMode = Literal["fused", "ocr", "asr"]
+
+
+@dataclass(frozen=True)
+class SourceChoice:
+    """The Chinese track an episode is translated from, and how it was chosen."""
+
+    track: CueTrack
+    origin: str  # "ocr", "asr" or "fused"
+    flags: tuple[Flag, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def choose_source(
+    mode: SourceMode,
+    *,
+    asr: tuple[CueTrack, Transcript] | None,
+    ocr: OcrResult | None,
+) -> SourceChoice:
+    """Pick or fuse the Chinese track. Captions win where they exist (they are the
+    producer's script, frame-exact); speech fills lines with no caption; places where
+    the two disagree become QC warnings for the reviewer.
+
+    Without captions, fused mode falls back to speech with a note; "ocr" mode with no
+    captions is an error, since nothing could be read.
+    """
+    from localize.errors import LocalizeError
+    from localize.ocr import fuse
+    from localize.qc import Flag
+
+    if mode == "asr" or (mode == "fused" and (ocr is None or ocr.no_captions)):
+        if asr is None:
+            raise LocalizeError("no speech recognition result", "run with source 'asr' or 'fused'")
+        notes = tuple(ocr.warnings) if ocr is not None else ()
+        if mode == "fused":
+            notes += ("no burned-in captions were found: the subtitles come from speech",)
+        return SourceChoice(asr[0], "asr", (), notes)
+    if ocr is None or ocr.no_captions:
+        raise LocalizeError(
+            "no burned-in captions were found, and the source mode is 'ocr'",
+            "use source 'fused' or 'asr' for episodes without hard subtitles, or give "
+            "the caption band if detection missed it",
+        )
+    if mode == "ocr" or asr is None:
+        return SourceChoice(ocr.track, "ocr", (), tuple(ocr.warnings))
+    result = fuse(ocr.track, asr[1], mode="fused")
+    flags = tuple(
+        Flag(
+            "source-conflict",
+            "warning",
+            "zh-Hans",
+            c.index + 1,
+            f"captions and speech disagree ({c.reason.replace('_', ' ')}): caption "
+            f"{c.ocr_text!r}, speech {c.asr_text!r}; check the line",
+            0.0,
+            0.0,
+        )
+        for c in result.conflicts
+        if c.index is not None
+    )
+    return SourceChoice(result.track, "fused", flags, tuple(ocr.warnings))
 
 
 #: how many glossary names go into the recogniser's prompt (most important first)

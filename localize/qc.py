@@ -30,6 +30,7 @@ glossary             error    a required rendering or do-not-translate item is m
 outside-media        error    the cue starts before 0 or ends after the media
 translation-retry    warning  MT still reported problems after its retries
 dub-overrun          warning  the dubbed line does not fit its slot even after stretching
+source-conflict      warning  burned-in captions and speech recognition disagree here
 ==================== ======== ==========================================================
 
 Reading speed is compared after rounding to one decimal, the precision the message
@@ -82,6 +83,7 @@ FLAG_CODES: Final[tuple[str, ...]] = (
     "outside-media",
     "translation-retry",
     "dub-overrun",
+    "source-conflict",
 )
 _CODE_ORDER: Final[dict[str, int]] = {code: i for i, code in enumerate(FLAG_CODES)}
 

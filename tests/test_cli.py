@@ -97,3 +97,20 @@ def test_transcribe_command_on_the_sample(
         for name in ("林晚", "顾言深", "苏曼", "顾总")
     )
     assert names >= 3, [c.text for c in track.cues]
+
+
+def test_ocr_command_reads_the_burned_in_captions(
+    episode: SampleEpisode, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from localize.metrics import character_error_rate
+
+    out, hint = tmp_path / "ep.zh.srt", tmp_path / "hint.json"
+    assert main(["ocr", str(episode.video), "--out", str(out), "--hint", str(hint)]) == 0
+    track = read_subtitles(out)
+    truth = "".join(c.text for c in episode.lines)
+    assert character_error_rate(truth, "".join(c.text for c in track.cues)) < 0.02
+    assert json.loads(hint.read_text())["band"] is not None
+    assert main(["ocr", str(episode.video), "--out", str(out), "--band", "nonsense"]) == 2
+    assert "caption band" in capsys.readouterr().err

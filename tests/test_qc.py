@@ -267,6 +267,7 @@ def test_flags_from_later_stages_join_the_report() -> None:
 
 def test_every_code_is_tested() -> None:
     tested = {case[4] for case in CASES} | {"translation-retry", "dub-overrun"}
+    tested |= {"source-conflict"}  # tests/test_pipeline.py
     assert tested == set(FLAG_CODES)
 
 

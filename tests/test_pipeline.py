@@ -1,0 +1,61 @@
+"""Choosing the Chinese source: captions, speech, or both fused."""
+
+from __future__ import annotations
+
+import pytest
+
+from localize.domain import Cue, CueTrack, Segment, Transcript
+from localize.errors import LocalizeError
+from localize.ocr import OcrResult
+from localize.pipeline import choose_source
+
+CAPTIONS = CueTrack("zh-Hans", (Cue(1000, 3000, "顾总，您好"), Cue(4000, 6000, "这份合同我签了")))
+SPEECH = (
+    CueTrack("zh-Hans", (Cue(1050, 2950, "顾总您好"), Cue(8000, 9500, "你刚才说什么"))),
+    Transcript(
+        "zh-Hans",
+        10_000,
+        (
+            Segment(1050, 2950, "顾总您好", avg_logprob=-0.2),
+            Segment(4100, 5900, "这份合同我签了", avg_logprob=-0.2),
+            Segment(8000, 9500, "你刚才说什么？", avg_logprob=-0.2),
+        ),
+    ),
+)
+
+
+def _ocr(track: CueTrack, *, none: bool = False) -> OcrResult:
+    return OcrResult(
+        track=track,
+        events=(),
+        band=None,
+        band_source="none" if none else "given",
+        fps=25.0,
+        duration_ms=10_000,
+        no_captions=none,
+        warnings=("no captions found",) if none else (),
+    )
+
+
+def test_fused_keeps_captions_and_adds_uncaptioned_speech_with_a_flag() -> None:
+    choice = choose_source("fused", asr=SPEECH, ocr=_ocr(CAPTIONS))
+    texts = [c.text for c in choice.track.cues]
+    assert texts[:2] == ["顾总，您好", "这份合同我签了"]
+    assert any("你刚才说什么" in t for t in texts[2:])
+    assert choice.origin == "fused"
+    assert any(f.code == "source-conflict" and f.index == 3 for f in choice.flags)
+
+
+def test_without_captions_fused_falls_back_to_speech_and_says_so() -> None:
+    choice = choose_source("fused", asr=SPEECH, ocr=_ocr(CueTrack("zh-Hans"), none=True))
+    assert choice.track == SPEECH[0] and choice.origin == "asr"
+    assert any("no burned-in captions" in n for n in choice.notes)
+
+
+def test_ocr_mode_without_captions_is_a_clear_error() -> None:
+    with pytest.raises(LocalizeError, match="no burned-in captions"):
+        choose_source("ocr", asr=None, ocr=_ocr(CueTrack("zh-Hans"), none=True))
+
+
+def test_asr_mode_ignores_captions() -> None:
+    assert choose_source("asr", asr=SPEECH, ocr=_ocr(CAPTIONS)).track == SPEECH[0]
