@@ -177,6 +177,45 @@ def peak_rss_mb() -> int:
     return max(own, children)
 
 
+def stage_dub(work: Path) -> dict[str, Any]:
+    from localize.dub import assign_voices, create_synthesizer, dub_track
+    from localize.glossary import load_glossary
+
+    glossary = load_glossary(Path("glossaries/ceo-contract-bride.toml"))
+    truth = _truth(work)
+    # the reference English at the true speech spans: dub timing without MT noise
+    track = CueTrack(
+        "en",
+        tuple(
+            Cue(line["start_ms"], line["end_ms"], line["en"], speaker=line["speaker"])
+            for line in truth["lines"]
+        ),
+    )
+    t0 = time.perf_counter()
+    tts = create_synthesizer("piper")
+    voices = assign_voices(glossary, "en", synthesizer=tts)
+    result = dub_track(
+        track,
+        synthesizer=tts,
+        voices=voices,
+        bed=work / "sample" / "music.wav",
+        original_audio=None,
+        duration_ms=truth["duration_ms"],
+        out_dir=work / "dub-en",
+    )
+    elapsed = time.perf_counter() - t0
+    report = result.report
+    return {
+        "dub_s": round(elapsed, 1),
+        "synthesis_rtf": round(report.real_time_factor, 3),
+        "lines": len(result.clips),
+        "stretched": len(report.stretched),
+        "flagged": len(report.flagged),
+        "lufs": round(result.integrated_lufs, 1),
+        "true_peak_dbtp": round(result.true_peak_dbtp, 1),
+    }
+
+
 STAGES = {
     "decode": stage_decode,
     "asr": stage_asr,
@@ -184,6 +223,7 @@ STAGES = {
     "segment": stage_segment,
     "translate": stage_translate,
     "qc": stage_qc,
+    "dub": stage_dub,
     "package": stage_package,
 }
 
