@@ -23,6 +23,7 @@ from localize.domain import DroppedSegment, Segment, Transcript, Word
 from localize.errors import ModelError, TranscriptionError
 from localize.media import ASR_SAMPLE_RATE, load_audio
 from localize.models import ModelStore
+from localize.registry import build_backend
 
 log = logging.getLogger(__name__)
 
@@ -239,22 +240,16 @@ class ScriptedTranscriber:
 
 
 #: backend name -> factory(model_ref, store) ; the CLI and flows pick by name
-TRANSCRIBERS: dict[str, Callable[..., Transcriber]] = {
+TRANSCRIBERS: dict[str, str | Callable[..., Any]] = {
     "faster-whisper": FasterWhisperTranscriber,
     "scripted": ScriptedTranscriber,
 }
 
 
 def create_transcriber(backend: str = "faster-whisper", **kwargs: Any) -> Transcriber:
-    try:
-        factory = TRANSCRIBERS[backend]
-    except KeyError:
-        raise ModelError(
-            f"unknown speech recognition backend {backend!r}",
-            f"choose one of: {', '.join(sorted(TRANSCRIBERS))}",
-            model=backend,
-        ) from None
-    return factory(**kwargs)
+    """Build a speech recogniser by backend name (see ``TRANSCRIBERS``)."""
+    transcriber: Transcriber = build_backend(TRANSCRIBERS, backend, "speech recognition", **kwargs)
+    return transcriber
 
 
 # ------------------------------------------------------------------- postprocessing

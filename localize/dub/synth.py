@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import numpy as np
 
 from localize.errors import LocalizeError, ModelError
+from localize.registry import build_backend
 from localize.tools import run_tool
 
 if TYPE_CHECKING:
@@ -171,19 +172,7 @@ def register_synthesizer(name: str, factory: str | SynthesizerFactory) -> None:
 
 def create_synthesizer(backend: str = DEFAULT_SYNTHESIZER, **kwargs: Any) -> Synthesizer:
     """Build a synthesizer by backend name (see :data:`SYNTHESIZERS`)."""
-    try:
-        factory = SYNTHESIZERS[backend]
-    except KeyError:
-        raise ModelError(
-            f"unknown speech synthesis backend {backend!r}",
-            f"choose one of: {', '.join(sorted(SYNTHESIZERS))}",
-            model=backend,
-        ) from None
-    if isinstance(factory, str):
-        module_name, _, attr = factory.partition(":")
-        factory = getattr(importlib.import_module(module_name), attr)
-        SYNTHESIZERS[backend] = factory
-    synthesizer: Synthesizer = factory(**kwargs)
+    synthesizer: Synthesizer = build_backend(SYNTHESIZERS, backend, "speech synthesis", **kwargs)
     return synthesizer
 
 

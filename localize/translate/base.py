@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from localize.errors import ModelError
+from localize.registry import build_backend
 
 
 @dataclass(frozen=True)
@@ -77,19 +77,5 @@ def register_translator(name: str, factory: str | TranslatorFactory) -> None:
 
 def create_translator(backend: str, **kwargs: Any) -> Translator:
     """Build a translator by backend name (see ``TRANSLATORS``)."""
-    try:
-        factory = TRANSLATORS[backend]
-    except KeyError:
-        raise ModelError(
-            f"unknown translation backend {backend!r}",
-            f"choose one of: {', '.join(sorted(TRANSLATORS))}",
-            model=backend,
-        ) from None
-    if isinstance(factory, str):
-        import importlib
-
-        module_name, _, attr = factory.partition(":")
-        factory = getattr(importlib.import_module(module_name), attr)
-        TRANSLATORS[backend] = factory
-    translator: Translator = factory(**kwargs)
+    translator: Translator = build_backend(TRANSLATORS, backend, "translation", **kwargs)
     return translator
