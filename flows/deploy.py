@@ -81,6 +81,8 @@ def local_server(
         DO_NOT_TRACK="1",
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT="false",
+        # the UI calls the API at this address; its default assumes port 4200
+        PREFECT_UI_API_URL=api_url,
     )
     env.pop("PREFECT_API_URL", None)
     home.mkdir(parents=True, exist_ok=True)
