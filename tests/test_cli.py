@@ -114,3 +114,36 @@ def test_ocr_command_reads_the_burned_in_captions(
     assert json.loads(hint.read_text())["band"] is not None
     assert main(["ocr", str(episode.video), "--out", str(out), "--band", "nonsense"]) == 2
     assert "caption band" in capsys.readouterr().err
+
+
+def test_glossary_suggest_finds_the_sample_cast(
+    episode: SampleEpisode, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from localize.glossary import EntryKind, load_glossary
+
+    out = tmp_path / "suggested.toml"
+    code = main(
+        [
+            "glossary",
+            "suggest",
+            str(episode.video),
+            "--series-id",
+            "ceo",
+            "--to",
+            "en",
+            "es",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    glossary = load_glossary(out)  # a valid glossary file
+    names = {e.zh: e.renderings["en"] for e in glossary.of_kind(EntryKind.CHARACTER)}
+    assert {"林晚": "Lin Wan", "顾言深": "Gu Yanshen", "苏曼": "Su Man"}.items() <= names.items()
+    address = {e.zh: e.renderings["en"] for e in glossary.of_kind(EntryKind.ADDRESS)}
+    assert address["顾总"] == "Mr. Gu" and address["林小姐"] == "Miss Lin"
+    assert all("SUGGESTED" in e.notes for e in glossary.entries)
+    assert (
+        main(["glossary", "suggest", str(episode.video), "--series-id", "ceo", "--out", str(out)])
+        == 2
+    )  # never overwrites without --force
