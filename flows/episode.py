@@ -33,6 +33,7 @@ from localize.package import Manifest, publish_episode
 from localize.pipeline import choose_source, transcribe_to_cues
 from localize.pool import ModelPool
 from localize.qc import Flag, QCReport, build_report
+from localize.report import DubLine, render_html
 from localize.review import (
     ReviewHistory,
     ReviewInputError,
@@ -230,6 +231,7 @@ class DubSummary:
     true_peak_dbtp: float
     bed: str
     flags: tuple[Flag, ...]
+    lines: tuple[DubLine, ...] = ()
 
 
 def _synthesizer_name(language: str, choice: str) -> str:
@@ -284,6 +286,10 @@ def dub_task(
         result.true_peak_dbtp,
         result.bed_kind,
     )
+    lines = tuple(
+        DubLine(c.cue_index + 1, c.text, c.stretch, c.borrowed_ms, c.overrun_ms)
+        for c in result.clips
+    )
     return DubSummary(
         language,
         str(result.m4a),
@@ -292,6 +298,7 @@ def dub_task(
         result.true_peak_dbtp,
         result.bed_kind,
         flags,
+        lines,
     )
 
 
@@ -346,6 +353,17 @@ def package_task(
         if video
         else ()
     )
+
+    def add_report(staging: Path) -> list[tuple[str, str, str | None, int | None]]:
+        page = render_html(
+            report,
+            title=f"{series} - {episode}",
+            duration_ms=max((c.end_ms for c in source.cues), default=0),
+            dubs={d.language: d.lines for d in dubs or []},
+        )
+        (staging / "report.html").write_text(page, encoding="utf-8")
+        return [("report.html", "report", None, None)]
+
     manifest = publish_episode(
         Path(out_dir),
         series=series,
@@ -354,7 +372,7 @@ def package_task(
         targets=targets,
         qc_json=report.to_json(),
         review_json=review.to_json() if review else None,
-        extra_writers=(add_dubs, *renditions),
+        extra_writers=(add_dubs, add_report, *renditions),
         extra={
             "qc_ok": report.ok,
             "localize_version": __version__,
@@ -370,6 +388,12 @@ def package_task(
         },
     )
     get_run_logger().info("published %d files to %s", len(manifest.files), out_dir)
+    create_markdown_artifact(
+        f"Episode report: `{Path(out_dir).resolve() / 'report.html'}` (QC summary, "
+        "reading-speed timelines, glossary adherence, dub fit).",
+        key=f"report-{_slug(episode)}",
+        description=f"Where the published report of {episode} is",
+    )
     return manifest
 
 

@@ -94,6 +94,8 @@ def test_dubbed_run_publishes_a_mastered_track_and_reports_overruns(
     assert manifest["dubs"][0]["bed"] == "stem"
     master = (out / "hls" / "master.m3u8").read_text()
     assert master.count("TYPE=AUDIO") == 2  # the original and the English dub
+    report = (out / "report.html").read_text()
+    assert "dub: how each line was fitted" in report and report.count("<svg") == 2
 
 
 def _wait_for_paused(timeout: float = 300) -> Any:

@@ -1,0 +1,151 @@
+"""The episode report people would rather look at than read: one self-contained HTML file.
+
+It shows the QC summary, a reading-speed timeline per language (one bar per cue over
+time, its height the reading speed, flagged cues in red, the profile's limit as a line),
+the glossary-adherence table, and, when dubbed, how each line was fitted. The plots are
+plain SVG written here, so the report needs no plotting library and opens anywhere.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from localize.domain import CueTrack
+from localize.qc import QCReport
+from localize.segment import load_style_profile, reading_speed_cps
+
+_WIDTH, _HEIGHT, _PAD = 900, 180, 30
+
+
+@dataclass(frozen=True)
+class DubLine:
+    """One dubbed line as the report shows it (1-based cue index)."""
+
+    index: int
+    text: str
+    stretch: float
+    borrowed_ms: int
+    overrun_ms: int
+
+
+def reading_speed_svg(track: CueTrack, flagged: set[int], *, duration_ms: int = 0) -> str:
+    """An SVG timeline: a bar per cue (x = time on screen, height = chars/s).
+
+    Bars of flagged cues (1-based indices in ``flagged``) are red and carry
+    ``class="cue flagged"``; the others ``class="cue"``. A dashed line marks the
+    language's maximum reading speed.
+    """
+    profile = load_style_profile(track.language)
+    end = max([duration_ms, *(c.end_ms for c in track.cues)], default=1) or 1
+    speeds = [reading_speed_cps(c, profile) for c in track.cues]
+    top = max([profile.max_cps * 1.3, *speeds], default=1.0)
+    inner_w, inner_h = _WIDTH - 2 * _PAD, _HEIGHT - 2 * _PAD
+
+    def x(ms: int) -> float:
+        return _PAD + inner_w * ms / end
+
+    def y(cps: float) -> float:
+        return _PAD + inner_h * (1 - cps / top)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{_HEIGHT}" '
+        f'viewBox="0 0 {_WIDTH} {_HEIGHT}" role="img" '
+        f'aria-label="reading speed of {html.escape(track.language)} cues over time">',
+        f'<rect x="0" y="0" width="{_WIDTH}" height="{_HEIGHT}" fill="#fafafa"/>',
+    ]
+    for i, (cue, cps) in enumerate(zip(track.cues, speeds, strict=True), 1):
+        bad = i in flagged
+        left, right = x(cue.start_ms), max(x(cue.end_ms), x(cue.start_ms) + 1.5)
+        text = html.escape(cue.text.replace("\n", " "))
+        parts.append(
+            f'<rect class="cue{" flagged" if bad else ""}" x="{left:.1f}" y="{y(cps):.1f}" '
+            f'width="{right - left:.1f}" height="{_PAD + inner_h - y(cps):.1f}" '
+            f'fill="{"#d62728" if bad else "#4c78a8"}">'
+            f"<title>#{i} {cue.start_ms / 1000:.1f}s {cps:.1f} chars/s: {text}</title></rect>"
+        )
+    limit = y(profile.max_cps)
+    parts += [
+        f'<line x1="{_PAD}" x2="{_WIDTH - _PAD}" y1="{limit:.1f}" y2="{limit:.1f}" '
+        'stroke="#d62728" stroke-dasharray="4 3"/>',
+        f'<text x="{_WIDTH - _PAD}" y="{limit - 4:.1f}" font-size="11" text-anchor="end" '
+        f'fill="#d62728">limit {profile.max_cps:g} chars/s</text>',
+        f'<line x1="{_PAD}" x2="{_WIDTH - _PAD}" y1="{_PAD + inner_h}" y2="{_PAD + inner_h}" '
+        'stroke="#333"/>',
+        f'<text x="{_PAD}" y="{_HEIGHT - 8}" font-size="11">0:00</text>',
+        f'<text x="{_WIDTH - _PAD}" y="{_HEIGHT - 8}" font-size="11" text-anchor="end">'
+        f"{end // 60000}:{end // 1000 % 60:02d}</text>",
+        "</svg>",
+    ]
+    return "\n".join(parts)
+
+
+def render_html(
+    report: QCReport,
+    *,
+    title: str,
+    duration_ms: int = 0,
+    dubs: Mapping[str, Sequence[DubLine]] | None = None,
+) -> str:
+    """The whole report as one HTML page (inline CSS and SVG, no external assets)."""
+    esc = html.escape
+    body = [f"<h1>{esc(title)}</h1>"]
+    verdict = "passes" if report.ok else "has errors"
+    body.append(
+        f'<p class="verdict {"ok" if report.ok else "bad"}">QC {verdict}: '
+        f"{report.error_count} errors, {report.warning_count} warnings over "
+        f"{report.cue_count} cues.</p>"
+    )
+    body.append(
+        "<table><tr><th>language</th><th>cues</th><th>errors</th><th>warnings</th>"
+        "<th>glossary adherence</th></tr>"
+    )
+    for lang in report.languages:
+        adherence = "-" if lang.glossary_adherence is None else f"{lang.glossary_adherence:.0%}"
+        body.append(
+            f"<tr><td>{esc(lang.language)}</td><td>{lang.cue_count}</td>"
+            f"<td>{lang.error_count}</td><td>{lang.warning_count}</td><td>{adherence}</td></tr>"
+        )
+    body.append("</table>")
+    for lang in report.languages:
+        track = CueTrack(lang.language, lang.cues)
+        flagged = {f.index for f in lang.flags}
+        body.append(f"<h2>{esc(lang.language)}: reading speed over time</h2>")
+        body.append(reading_speed_svg(track, flagged, duration_ms=duration_ms))
+        if lang.flags:
+            body.append(
+                "<table><tr><th>#</th><th>check</th><th>severity</th>"
+                "<th>what to do</th><th>text</th></tr>"
+            )
+            for flag in lang.flags:
+                cue = lang.cues[flag.index - 1] if 0 < flag.index <= len(lang.cues) else None
+                text = esc(cue.text.replace("\n", " / ")) if cue else ""
+                body.append(
+                    f'<tr class="{flag.severity}"><td>{flag.index}</td><td>{esc(flag.code)}</td>'
+                    f"<td>{flag.severity}</td><td>{esc(flag.message)}</td><td>{text}</td></tr>"
+                )
+            body.append("</table>")
+    for dub_lang, lines in (dubs or {}).items():
+        body.append(f"<h2>{esc(dub_lang)} dub: how each line was fitted</h2>")
+        body.append(
+            "<table><tr><th>#</th><th>stretch</th><th>borrowed ms</th>"
+            "<th>overrun ms</th><th>text</th></tr>"
+        )
+        for line in lines:
+            cls = ' class="error"' if line.overrun_ms else ""
+            body.append(
+                f"<tr{cls}><td>{line.index}</td><td>{line.stretch:.2f}x</td>"
+                f"<td>{line.borrowed_ms}</td><td>{line.overrun_ms}</td><td>{esc(line.text)}</td></tr>"
+            )
+        body.append("</table>")
+    style = (
+        "body{font-family:system-ui,sans-serif;margin:2em;max-width:960px}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ddd;padding:4px 8px;"
+        "text-align:left;font-size:14px}tr.error td{background:#fde2e2}"
+        "tr.warning td{background:#fff4d6}.verdict.ok{color:#2b7a0b}.verdict.bad{color:#b00020}"
+    )
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
+        f"<style>{style}</style></head><body>{''.join(body)}</body></html>"
+    )
