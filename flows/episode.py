@@ -374,6 +374,23 @@ def package_task(
         review_json=review.to_json() if review else None,
         extra_writers=(add_dubs, add_report, *renditions),
         extra={
+            "qc": {
+                "ok": report.ok,
+                "errors": report.error_count,
+                "warnings": report.warning_count,
+                "cues": report.cue_count,
+            },
+            "review": (
+                {
+                    "decision": review.rounds[-1].decision,
+                    "reviewer": review.rounds[-1].reviewer,
+                    "at": review.rounds[-1].at,
+                    "rounds": len(review.rounds),
+                    "edits": sum(len(r.edits) for r in review.rounds),
+                }
+                if review and review.rounds
+                else None
+            ),
             "qc_ok": report.ok,
             "localize_version": __version__,
             "dubs": [

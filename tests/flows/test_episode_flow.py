@@ -166,6 +166,9 @@ def test_review_pause_resume_with_edits(
     assert en.cues[0].text.replace("\n", " ") == "Mr. Gu, Miss Lin is here."
     review = json.loads((out / "review.json").read_text())
     assert review[-1]["reviewer"] == "ana" and review[-1]["decision"] == "approve"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["review"]["reviewer"] == "ana" and manifest["review"]["edits"] == 1
+    assert set(manifest["qc"]) == {"ok", "errors", "warnings", "cues"}
     assert review[-1]["edits"][0]["after"] == "Mr. Gu, Miss Lin is here."
     memory = TranslationMemory(localize_home / "memory" / "ceo-contract-bride.sqlite")
     zh = read_subtitles(out / "episode.zh-Hans.srt")
