@@ -229,8 +229,10 @@ def load_audio(
             "the file is corrupt or truncated; re-export or re-download it",
             path=str(path),
         ) from exc
-    samples = np.frombuffer(proc.stdout, dtype=np.int16)
-    return (samples.astype(np.float32) / 32768.0).copy()
+    # one float32 array, scaled in place: the peak is the PCM bytes plus the result
+    audio = np.frombuffer(proc.stdout, dtype=np.int16).astype(np.float32)
+    audio *= np.float32(1 / 32768)
+    return audio
 
 
 def extract_audio(

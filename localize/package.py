@@ -18,10 +18,18 @@ from pathlib import Path
 from localize.domain import CueTrack
 from localize.errors import LocalizeError
 from localize.models import sha256_file
+from localize.paths import safe_child, safe_name
 from localize.subtitles import write_subtitles
 
 MANIFEST = "manifest.json"
 _VERSIONS = ".versions"
+
+
+class PublishError(LocalizeError, OSError):
+    """Writing the outputs failed (disk full, permissions); nothing was switched.
+
+    Also an OSError, so callers that handled the raw I/O error keep working.
+    """
 
 
 @dataclass(frozen=True)
@@ -82,9 +90,16 @@ def publish_episode(
     the manifest of what is published.
     """
     out_dir = Path(out_dir)
+    safe_name(episode, "episode name")  # it becomes part of every file name below
     parent = out_dir.parent
     versions = parent / _VERSIONS
-    versions.mkdir(parents=True, exist_ok=True)
+    try:
+        versions.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PublishError(
+            f"cannot create the output folder {parent}: {exc.strerror or exc}",
+            "choose an output folder you may write to (--out)",
+        ) from exc
     if out_dir.exists() and not out_dir.is_symlink():
         raise LocalizeError(
             f"{out_dir} exists and was not created by localize",
@@ -97,14 +112,14 @@ def publish_episode(
         entries: list[ManifestEntry] = []
 
         def add(rel: str, kind: str, language: str | None, duration: int | None = None) -> None:
-            path = staging / rel
+            path = safe_child(staging, rel)
             entries.append(
                 ManifestEntry(rel, kind, language, path.stat().st_size, sha256_file(path), duration)
             )
 
         for track in (source, *targets.values()):
             for ext in ("srt", "vtt"):
-                rel = f"{episode}.{track.language}.{ext}"
+                rel = f"{episode}.{safe_name(track.language, 'language tag')}.{ext}"
                 write_subtitles(track, staging / rel)
                 end = track.cues[-1].end_ms if track.cues else 0
                 add(rel, "subtitles", track.language, end)
@@ -136,5 +151,11 @@ def publish_episode(
         if previous is not None and previous != final.resolve() and previous.parent == versions:
             shutil.rmtree(previous, ignore_errors=True)
         return manifest
+    except OSError as exc:  # disk full, permissions...: nothing was switched
+        raise PublishError(
+            f"cannot publish {out_dir}: {exc.strerror or exc}",
+            "free disk space or fix the folder's permissions and run again; the "
+            "previously published version (if any) is unchanged",
+        ) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
