@@ -38,11 +38,39 @@ def episode_deployment() -> RunnerDeployment:
     )
 
 
+CATALOG_DEPLOYMENT = "nightly"
+#: the nightly catalog run, in the producers' time zone
+CATALOG_CRON = "0 2 * * *"
+CATALOG_TIMEZONE = "Asia/Shanghai"
+
+
+def catalog_deployment(catalog: str | None = None) -> RunnerDeployment:
+    """Every night at 02:00 Shanghai time: localize what is new or changed in the catalog.
+
+    The catalog folder is ``catalog``, else ``$LOCALIZE_CATALOG``, else
+    ``LOCALIZE_HOME/catalog-in``; outputs go to ``LOCALIZE_HOME/catalog/<name>``.
+    """
+    from prefect.schedules import Cron
+
+    from flows.catalog import localize_catalog
+    from localize.models import localize_home
+
+    folder = catalog or os.environ.get("LOCALIZE_CATALOG") or str(localize_home() / "catalog-in")
+    return localize_catalog.to_deployment(  # type: ignore[return-value]
+        name=CATALOG_DEPLOYMENT,
+        description="Nightly: scan the catalog and localize new or changed episodes "
+        "(no review pause; at most max_parallel episodes at a time).",
+        tags=["localize"],
+        parameters={"catalog": folder},
+        schedule=Cron(CATALOG_CRON, timezone=CATALOG_TIMEZONE),
+    )
+
+
 def serve_all() -> None:
     """Serve every deployment until interrupted (Ctrl-C)."""
     from prefect import serve
 
-    serve(episode_deployment())
+    serve(episode_deployment(), catalog_deployment())
 
 
 def _healthy(api_url: str) -> bool:

@@ -1,0 +1,504 @@
+"""The catalog: series folders of episodes, what is done, what changed, what failed.
+
+Layout (see docs/catalog.md)::
+
+    CATALOG/<series-id>/glossary.toml      the series glossary (required)
+    CATALOG/<series-id>/series.toml        optional run settings: [run] targets, dub, source...
+    CATALOG/<series-id>/episodes/*.mp4     the episodes (natural order: ep2 < ep10)
+
+Outputs go to ``OUT/<series-id>/<episode>/`` (published atomically by
+:mod:`localize.package`); the catalog state lives in ``OUT/.catalog/state.json``: content
+hashes cached by size + mtime (a nightly run does not re-read 80 videos) and, per episode
+and language, the fingerprint of the last run (video hash, glossary version, model ids,
+settings) with its outcome.
+
+Pure library code: no Prefect, no global state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from localize.errors import LocalizeError
+from localize.models import sha256_file
+
+GLOSSARY_FILE = "glossary.toml"
+SETTINGS_FILE = "series.toml"
+EPISODES_DIR = "episodes"
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".m4v", ".webm")
+STATE_DIR = ".catalog"
+STATE_FILE = "state.json"
+#: run settings a series.toml may set in its [run] table
+RUN_KEYS = (
+    "targets",
+    "dub",
+    "source",
+    "asr_model",
+    "mt_backend",
+    "mt_model",
+    "tts",
+    "caption_band",
+)
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+# statuses of one episode in one language
+NEW = "new"
+DONE = "done"
+CHANGED = "changed"
+FAILED = "failed"
+REVIEW = "waiting-for-review"
+
+
+class CatalogError(LocalizeError):
+    """The catalog folder, a series in it, or its state cannot be used."""
+
+
+class UnsafeNameError(CatalogError):
+    """A series or episode name would place output outside the output root."""
+
+
+def check_name(name: str, what: str) -> str:
+    """Return ``name`` if it is safe as one path component of the output, else raise.
+
+    Accepts letters, digits, ``.``, ``_`` and ``-``, starting with a letter or digit (so
+    never ``..``, a hidden name, an absolute path or a path with separators).
+    """
+    if not name or name in (".", "..") or "/" in name or "\\" in name or os.path.isabs(name):
+        reason = (
+            "it is a path, not a name" if name not in ("", ".", "..") else "it is empty or dots"
+        )
+        raise UnsafeNameError(
+            f"unsafe {what} {name!r}: {reason}",
+            "names become output folders; use letters, digits, '.', '_' and '-' only",
+        )
+    if not _SAFE_NAME.match(name):
+        raise UnsafeNameError(
+            f"unsafe {what} {name!r}: only letters, digits, '.', '_' and '-' are allowed, "
+            "starting with a letter or digit",
+            "rename it; names become output folders and must stay inside the output root",
+        )
+    return name
+
+
+def inside(root: Path, *parts: str) -> Path:
+    """``root/parts`` after checking each part and that the result stays under ``root``."""
+    path = root
+    for part in parts:
+        path = path / check_name(part, "path component")
+    resolved_root = root.resolve()
+    resolved = path.resolve()
+    if resolved != resolved_root and resolved_root not in resolved.parents:
+        raise UnsafeNameError(
+            f"{path} resolves to {resolved}, outside {resolved_root}",
+            "a symlink in the output folder points elsewhere; remove it",
+        )
+    return path
+
+
+def natural_key(name: str) -> tuple[Any, ...]:
+    """Sort key where digit runs compare as numbers: ep2 < ep10."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+        for part in re.split(r"(\d+)", name)
+        if part
+    )
+
+
+@dataclass(frozen=True)
+class Episode:
+    series: str
+    name: str  # file stem: the episode id in outputs
+    video: Path
+
+    @property
+    def key(self) -> str:
+        return f"{self.series}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Series:
+    id: str
+    folder: Path
+    glossary: Path
+    settings: Mapping[str, Any]
+    episodes: tuple[Episode, ...]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """Something in the catalog that was skipped, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    root: Path
+    series: tuple[Series, ...]
+    rejected: tuple[Rejected, ...] = ()
+
+    @property
+    def episodes(self) -> tuple[Episode, ...]:
+        return tuple(e for s in self.series for e in s.episodes)
+
+
+def _within(path: Path, root: Path) -> bool:
+    resolved = path.resolve()
+    return resolved == root or root in resolved.parents
+
+
+def load_settings(path: Path) -> dict[str, Any]:
+    """The ``[run]`` table of a series.toml (unknown keys are an error)."""
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogError(f"cannot read {path}: {exc}", "fix the TOML syntax") from None
+    run = data.get("run", {})
+    extra = sorted(set(data) - {"run"}) + sorted(set(run) - set(RUN_KEYS))
+    if not isinstance(run, dict) or extra:
+        raise CatalogError(
+            f"{path}: unknown settings {extra}",
+            f"series.toml holds a [run] table with any of: {', '.join(RUN_KEYS)}",
+        )
+    return dict(run)
+
+
+def discover(root: Path) -> Catalog:
+    """Series (folders with a glossary.toml) and their episodes, in natural order.
+
+    Unsafe names and symlinks leading outside the catalog are rejected with a reason
+    rather than raising, so one bad entry does not hide the rest.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise CatalogError(f"catalog folder not found: {root}", "pass the folder holding series")
+    real_root = root.resolve()
+    series: list[Series] = []
+    rejected: list[Rejected] = []
+    for folder in sorted(root.iterdir(), key=lambda p: natural_key(p.name)):
+        if folder.name.startswith(".") or not folder.is_dir():
+            continue
+        try:
+            check_name(folder.name, "series id")
+        except UnsafeNameError as exc:
+            rejected.append(Rejected(str(folder), exc.message))
+            continue
+        if not _within(folder, real_root):
+            rejected.append(
+                Rejected(str(folder), f"symlink to {folder.resolve()}, outside the catalog")
+            )
+            continue
+        glossary = folder / GLOSSARY_FILE
+        if not glossary.is_file():
+            rejected.append(Rejected(str(folder), f"no {GLOSSARY_FILE}: not a series folder"))
+            continue
+        episodes: list[Episode] = []
+        ep_dir = folder / EPISODES_DIR
+        files = (
+            sorted(ep_dir.iterdir(), key=lambda p: natural_key(p.name)) if ep_dir.is_dir() else []
+        )
+        for video in files:
+            if video.suffix.lower() not in VIDEO_SUFFIXES or video.name.startswith("."):
+                continue
+            try:
+                check_name(video.stem, "episode name")
+            except UnsafeNameError as exc:
+                rejected.append(Rejected(str(video), exc.message))
+                continue
+            if not _within(video, real_root):
+                rejected.append(
+                    Rejected(str(video), f"symlink to {video.resolve()}, outside the catalog")
+                )
+                continue
+            if not video.is_file():
+                rejected.append(Rejected(str(video), "not a regular file"))
+                continue
+            episodes.append(Episode(folder.name, video.stem, video))
+        names = [e.name for e in episodes]
+        dupes = {n for n in names if names.count(n) > 1}
+        for dup in sorted(dupes):
+            rejected.append(
+                Rejected(f"{folder}/{EPISODES_DIR}/{dup}.*", "two videos share this episode name")
+            )
+        episodes = [e for e in episodes if e.name not in dupes]
+        try:
+            settings = load_settings(folder / SETTINGS_FILE)
+        except CatalogError as exc:
+            rejected.append(Rejected(str(folder / SETTINGS_FILE), exc.message))
+            continue
+        series.append(Series(folder.name, folder, glossary, settings, tuple(episodes)))
+    return Catalog(root, tuple(series), tuple(rejected))
+
+
+# ---------------------------------------------------------------------------- state
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class CatalogState:
+    """The JSON state under ``OUT/.catalog/``: hash cache and per-language outcomes."""
+
+    path: Path
+    hashes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    episodes: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    hashed: int = 0  # files actually read by this process (for tests and logs)
+
+    @classmethod
+    def load(cls, out_root: Path) -> CatalogState:
+        path = Path(out_root) / STATE_DIR / STATE_FILE
+        if not path.is_file():
+            return cls(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise CatalogError(
+                f"catalog state {path} is unreadable: {exc}",
+                "delete it: hashes are recomputed and published episodes re-checked",
+            ) from None
+        return cls(path, dict(data.get("hashes", {})), dict(data.get("episodes", {})))
+
+    def save(self) -> None:
+        """Write atomically (temp file + rename): a crash leaves the old or the new state."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        blob = {"hashes": self.hashes, "episodes": self.episodes}
+        tmp.write_text(json.dumps(blob, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    def content_hash(self, video: Path) -> str:
+        """sha256 of the file, reused while its size and mtime are unchanged."""
+        st = video.stat()
+        key = str(video.resolve())
+        known = self.hashes.get(key)
+        if known and known["size"] == st.st_size and known["mtime_ns"] == st.st_mtime_ns:
+            return str(known["sha256"])
+        digest = sha256_file(video)
+        self.hashed += 1
+        self.hashes[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
+        return digest
+
+    def record(
+        self,
+        episode: Episode,
+        languages: Iterable[str],
+        status: str,
+        fingerprint: Mapping[str, Any],
+        *,
+        error: str = "",
+        manifest: str = "",
+        seconds: float | None = None,
+    ) -> None:
+        entry = self.episodes.setdefault(episode.key, {})
+        for lang in languages:
+            entry[lang] = {
+                "status": status,
+                "fingerprint": dict(fingerprint),
+                "error": error,
+                "manifest": manifest,
+                "seconds": seconds,
+                "updated": _now(),
+            }
+
+
+def fingerprint(
+    content_hash: str, glossary_version: str, settings: Mapping[str, Any], language: str
+) -> dict[str, Any]:
+    """Everything that decides one language's output of one episode."""
+    dub = settings.get("dub") or []
+    return {
+        "video": content_hash,
+        "glossary": glossary_version,
+        "source": settings.get("source"),
+        "asr_model": settings.get("asr_model"),
+        "mt_backend": settings.get("mt_backend"),
+        "mt_model": settings.get("mt_model"),
+        "caption_band": settings.get("caption_band"),
+        "dub": language in dub,
+        "tts": settings.get("tts") if language in dub else None,
+    }
+
+
+def read_manifest(out_dir: Path) -> dict[str, Any] | None:
+    path = out_dir / "manifest.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def manifest_id(manifest: Mapping[str, Any]) -> str:
+    """Same as :attr:`localize.package.Manifest.content_id`, from the JSON."""
+    import hashlib
+
+    files = sorted(manifest.get("files", []), key=lambda f: f["path"])
+    blob = "\n".join(f"{f['path']} {f['sha256']}" for f in files)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class LanguageStatus:
+    episode: Episode
+    language: str
+    status: str
+    detail: str = ""
+
+    @property
+    def needs_run(self) -> bool:
+        return self.status in (NEW, CHANGED, FAILED)
+
+
+_LABELS = {
+    "video": "video content",
+    "glossary": "glossary",
+    "source": "source mode",
+    "asr_model": "speech model",
+    "mt_backend": "translation backend",
+    "mt_model": "translation model",
+    "caption_band": "caption band",
+    "dub": "dub choice",
+    "tts": "voice synthesis",
+}
+
+
+def language_status(
+    state: CatalogState,
+    episode: Episode,
+    language: str,
+    current: Mapping[str, Any],
+    out_dir: Path,
+) -> LanguageStatus:
+    """new / done / changed (what) / failed (last error) / waiting-for-review."""
+    record = state.episodes.get(episode.key, {}).get(language)
+    if record is None:
+        return LanguageStatus(episode, language, NEW)
+    old = record.get("fingerprint", {})
+    diff = [
+        _LABELS.get(k, k) for k in sorted(set(old) | set(current)) if old.get(k) != current.get(k)
+    ]
+    status = record.get("status")
+    if diff:
+        return LanguageStatus(episode, language, CHANGED, ", ".join(diff) + " changed")
+    if status == FAILED:
+        return LanguageStatus(episode, language, FAILED, str(record.get("error", "")))
+    if status == REVIEW:
+        return LanguageStatus(episode, language, REVIEW, str(record.get("error", "")))
+    manifest = read_manifest(out_dir)
+    if manifest is None:
+        return LanguageStatus(episode, language, CHANGED, "published output is missing")
+    if manifest_id(manifest) != record.get("manifest"):
+        return LanguageStatus(episode, language, CHANGED, "published output was replaced")
+    paths = {f["path"] for f in manifest.get("files", [])}
+    if f"{episode.name}.{language}.srt" not in paths:
+        return LanguageStatus(episode, language, CHANGED, f"no {language} subtitles published")
+    return LanguageStatus(episode, language, DONE)
+
+
+def format_table(rows: Iterable[LanguageStatus]) -> str:
+    """A plain-text table: series, episode, language, status, detail."""
+    items = [(r.episode.series, r.episode.name, r.language, r.status, r.detail) for r in rows]
+    head = ("SERIES", "EPISODE", "LANG", "STATUS", "DETAIL")
+    widths = [max(len(x[i]) for x in [head, *items]) for i in range(4)]
+    lines = []
+    for row in [head, *items]:
+        cells = [row[i].ljust(widths[i]) for i in range(4)]
+        lines.append("  ".join([*cells, row[4]]).rstrip())
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- plan
+#: the episode flow's defaults (tests keep them equal to flows.params.EpisodeParams)
+DEFAULT_RUN: dict[str, Any] = {
+    "targets": ["en"],
+    "dub": [],
+    "source": "fused",
+    "asr_model": "whisper-base",
+    "mt_backend": "llm",
+    "mt_model": "qwen2.5-coder-1.5b-instruct",
+    "tts": "auto",
+    "caption_band": None,
+}
+
+
+def run_settings(series: Series, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults, then the series' [run] table, then the run's overrides (None = unset)."""
+    settings = {**DEFAULT_RUN, **series.settings}
+    settings.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return settings
+
+
+@dataclass(frozen=True)
+class EpisodePlan:
+    episode: Episode
+    glossary: Path
+    glossary_version: str
+    settings: Mapping[str, Any]
+    content_hash: str
+    out_dir: Path
+    languages: tuple[LanguageStatus, ...]
+
+    @property
+    def needs_run(self) -> bool:
+        return any(s.needs_run for s in self.languages)
+
+    def fingerprint(self, language: str) -> dict[str, Any]:
+        return fingerprint(self.content_hash, self.glossary_version, self.settings, language)
+
+
+def plan(
+    catalog: Catalog,
+    state: CatalogState,
+    out_root: Path,
+    overrides: Mapping[str, Any] | None = None,
+) -> tuple[list[EpisodePlan], list[Rejected]]:
+    """Every episode with its per-language status. Series whose glossary does not load
+    are returned as rejected (with the glossary's own error)."""
+    from localize.glossary import load_glossary
+
+    plans: list[EpisodePlan] = []
+    rejected = list(catalog.rejected)
+    for series in catalog.series:
+        try:
+            version = load_glossary(series.glossary).version
+        except LocalizeError as exc:
+            rejected.append(Rejected(str(series.glossary), exc.message))
+            continue
+        settings = run_settings(series, overrides)
+        for episode in series.episodes:
+            out_dir = inside(Path(out_root), episode.series, episode.name)
+            digest = state.content_hash(episode.video)
+            statuses = tuple(
+                language_status(
+                    state,
+                    episode,
+                    lang,
+                    fingerprint(digest, version, settings, lang),
+                    out_dir,
+                )
+                for lang in settings["targets"]
+            )
+            plans.append(
+                EpisodePlan(episode, series.glossary, version, settings, digest, out_dir, statuses)
+            )
+    return plans, rejected
+
+
+def default_out(catalog_root: Path) -> Path:
+    """Where outputs go when no --out is given: LOCALIZE_HOME/catalog/<catalog name>."""
+    from localize.models import localize_home
+
+    return localize_home() / "catalog" / check_name(Path(catalog_root).resolve().name, "catalog")

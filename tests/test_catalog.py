@@ -1,0 +1,217 @@
+"""Catalog discovery, safe names, the hash cache and per-language status (pure, fast)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from localize.catalog import (
+    CHANGED,
+    DEFAULT_RUN,
+    DONE,
+    FAILED,
+    NEW,
+    REVIEW,
+    CatalogState,
+    UnsafeNameError,
+    check_name,
+    discover,
+    format_table,
+    inside,
+    natural_key,
+    plan,
+)
+from localize.cli import main
+
+GLOSSARY = Path(__file__).resolve().parent.parent / "glossaries" / "ceo-contract-bride.toml"
+
+
+def _series(root: Path, name: str, episodes: list[str], settings: str = "") -> Path:
+    folder = root / name
+    (folder / "episodes").mkdir(parents=True)
+    shutil.copyfile(GLOSSARY, folder / "glossary.toml")
+    if settings:
+        (folder / "series.toml").write_text(settings, encoding="utf-8")
+    for ep in episodes:
+        (folder / "episodes" / ep).write_bytes(f"video {ep}".encode())
+    return folder
+
+
+def _publish(out_dir: Path, episode: str, langs: list[str]) -> str:
+    """A fake published episode (manifest only); returns its content id."""
+    from localize.catalog import manifest_id
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = [{"path": f"{episode}.{lang}.srt", "sha256": lang * 4} for lang in langs]
+    manifest = {"series": "s", "episode": episode, "files": files}
+    (out_dir / "manifest.json").write_text(json.dumps(manifest))
+    return manifest_id(manifest)
+
+
+def test_defaults_match_the_episode_flow() -> None:
+    from flows.params import EpisodeParams
+
+    fields = EpisodeParams.model_fields
+    for key, value in DEFAULT_RUN.items():
+        assert fields[key].default == value, key
+
+
+def test_natural_order() -> None:
+    names = ["ep10.mp4", "ep2.mp4", "ep1.mp4", "Ep3.mp4"]
+    assert sorted(names, key=natural_key) == ["ep1.mp4", "ep2.mp4", "Ep3.mp4", "ep10.mp4"]
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("..", "empty or dots"),
+        ("/etc", "a path"),
+        ("a/b", "a path"),
+        (".hidden", "only letters"),
+        ("名字", "only letters"),
+        ("", "empty"),
+    ],
+)
+def test_unsafe_names_are_rejected_with_a_reason(name: str, why: str) -> None:
+    with pytest.raises(UnsafeNameError, match=why):
+        check_name(name, "series id")
+    assert check_name("ceo-contract_bride.2", "series id") == "ceo-contract_bride.2"
+
+
+def test_inside_refuses_a_symlink_out_of_the_root(tmp_path: Path) -> None:
+    root = tmp_path / "out"
+    root.mkdir()
+    (root / "evil").symlink_to(tmp_path, target_is_directory=True)
+    with pytest.raises(UnsafeNameError, match="outside"):
+        inside(root, "evil", "ep1")
+    assert inside(root, "good", "ep1") == root / "good" / "ep1"
+
+
+def test_discovery_orders_and_rejects(tmp_path: Path) -> None:
+    root = tmp_path / "catalog"
+    _series(root, "b-series", ["ep10.mp4", "ep2.mp4", "notes.txt", "ep1.mkv"])
+    _series(root, "a-series", ["e1.mp4"], settings='[run]\ntargets = ["en", "es"]\n')
+    (root / "no-glossary" / "episodes").mkdir(parents=True)
+    outside = tmp_path / "elsewhere.mp4"
+    outside.write_bytes(b"x")
+    (root / "b-series" / "episodes" / "ep3.mp4").symlink_to(outside)
+    (root / "b-series" / "episodes" / "bad name.mp4").write_bytes(b"x")
+    (root / "a-series" / "episodes" / "e1.mkv").write_bytes(b"x")  # same stem twice
+
+    catalog = discover(root)
+    assert [s.id for s in catalog.series] == ["a-series", "b-series"]
+    assert [e.name for e in catalog.series[1].episodes] == ["ep1", "ep2", "ep10"]
+    assert catalog.series[0].episodes == ()
+    assert catalog.series[0].settings == {"targets": ["en", "es"]}
+    reasons = {Path(r.path).name: r.reason for r in catalog.rejected}
+    assert "outside the catalog" in reasons["ep3.mp4"]
+    assert "only letters" in reasons["bad name.mp4"]
+    assert "no glossary.toml" in reasons["no-glossary"]
+    assert "share this episode name" in reasons["e1.*"]
+
+
+def test_unknown_settings_reject_the_series(tmp_path: Path) -> None:
+    root = tmp_path / "catalog"
+    _series(root, "s", ["ep1.mp4"], settings="[run]\ntarget = ['en']\n")
+    catalog = discover(root)
+    assert catalog.series == ()
+    assert "unknown settings ['target']" in catalog.rejected[0].reason
+
+
+def test_hashes_are_cached_by_size_and_mtime(tmp_path: Path) -> None:
+    root = tmp_path / "catalog"
+    _series(root, "s", ["ep1.mp4", "ep2.mp4"])
+    out = tmp_path / "out"
+    state = CatalogState.load(out)
+    plans, _ = plan(discover(root), state, out)
+    assert state.hashed == 2
+    state.save()
+    again = CatalogState.load(out)
+    plans2, _ = plan(discover(root), again, out)
+    assert again.hashed == 0
+    assert [p.content_hash for p in plans2] == [p.content_hash for p in plans]
+    video = root / "s" / "episodes" / "ep2.mp4"
+    video.write_bytes(b"a new cut")
+    os.utime(video, ns=(1, 1))
+    plans3, _ = plan(discover(root), again, out)
+    assert again.hashed == 1
+    assert plans3[1].content_hash != plans[1].content_hash
+
+
+def test_status_new_done_changed_failed_review(tmp_path: Path) -> None:
+    root = tmp_path / "catalog"
+    _series(root, "s", ["ep1.mp4", "ep2.mp4", "ep3.mp4", "ep4.mp4"])
+    out = tmp_path / "out"
+    state = CatalogState.load(out)
+    plans, _ = plan(discover(root), state, out, {"targets": ["en", "es"]})
+    assert {s.status for p in plans for s in p.languages} == {NEW}
+    ep1, ep2, ep3, _ = plans
+    content = _publish(ep1.out_dir, "ep1", ["en", "es"])
+    for lang in ("en", "es"):
+        state.record(ep1.episode, [lang], DONE, ep1.fingerprint(lang), manifest=content)
+        state.record(ep2.episode, [lang], FAILED, ep2.fingerprint(lang), error="corrupt video")
+        state.record(ep3.episode, [lang], REVIEW, ep3.fingerprint(lang))
+    state.save()
+
+    def statuses(**overrides: object) -> dict[tuple[str, str], tuple[str, str]]:
+        st = CatalogState.load(out)
+        found, _ = plan(discover(root), st, out, {"targets": ["en", "es"], **overrides})
+        return {
+            (s.episode.name, s.language): (s.status, s.detail) for p in found for s in p.languages
+        }
+
+    now = statuses()
+    assert now[("ep1", "en")] == (DONE, "")
+    assert now[("ep2", "es")] == (FAILED, "corrupt video")
+    assert now[("ep3", "en")][0] == REVIEW
+    assert now[("ep4", "en")][0] == NEW
+    assert not any(s.needs_run for s in ep1.languages if s.status == DONE)
+
+    # a different model: every recorded episode changed, and says what changed
+    changed = statuses(mt_model="another-model")
+    assert changed[("ep1", "en")] == (CHANGED, "translation model changed")
+    # the glossary is edited (one rendering): changed
+    glossary = root / "s" / "glossary.toml"
+    glossary.write_text(
+        glossary.read_text(encoding="utf-8").replace("Lin Wan,", "Lin Wan (a designer),", 1),
+        encoding="utf-8",
+    )
+    assert statuses()[("ep1", "en")] == (CHANGED, "glossary changed")
+    shutil.copyfile(GLOSSARY, glossary)
+    # the published output disappears: changed
+    (ep1.out_dir / "manifest.json").unlink()
+    assert statuses()[("ep1", "es")] == (CHANGED, "published output is missing")
+
+
+def test_table_and_cli_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "catalog"
+    _series(root, "s", ["ep2.mp4", "ep10.mp4"])
+    (root / "..evil").mkdir()
+    out = tmp_path / "out"
+    assert main(["catalog", "status", str(root), "--out", str(out), "--to", "en", "es"]) == 0
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    assert lines[0].split() == ["SERIES", "EPISODE", "LANG", "STATUS", "DETAIL"]
+    assert [ln.split()[:4] for ln in lines[1:5]] == [
+        ["s", "ep2", "en", "new"],
+        ["s", "ep2", "es", "new"],
+        ["s", "ep10", "en", "new"],
+        ["s", "ep10", "es", "new"],
+    ]
+    assert (out / ".catalog" / "state.json").is_file()
+    assert format_table([]).startswith("SERIES")
+
+
+def test_nightly_deployment_runs_at_two_in_shanghai() -> None:
+    from flows.deploy import catalog_deployment
+
+    deployment = catalog_deployment("/srv/catalog")
+    assert deployment.name == "nightly"
+    assert deployment.parameters == {"catalog": "/srv/catalog"}
+    (schedule,) = deployment.schedules
+    assert schedule.schedule.cron == "0 2 * * *"  # type: ignore[union-attr]
+    assert schedule.schedule.timezone == "Asia/Shanghai"  # type: ignore[union-attr]
