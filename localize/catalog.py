@@ -29,6 +29,7 @@ from typing import Any
 
 from localize.errors import LocalizeError
 from localize.models import sha256_file
+from localize.paths import UnsafePathError, is_within
 
 GLOSSARY_FILE = "glossary.toml"
 SETTINGS_FILE = "series.toml"
@@ -61,7 +62,7 @@ class CatalogError(LocalizeError):
     """The catalog folder, a series in it, or its state cannot be used."""
 
 
-class UnsafeNameError(CatalogError):
+class UnsafeNameError(CatalogError, UnsafePathError):
     """A series or episode name would place output outside the output root."""
 
 
@@ -93,11 +94,9 @@ def inside(root: Path, *parts: str) -> Path:
     path = root
     for part in parts:
         path = path / check_name(part, "path component")
-    resolved_root = root.resolve()
-    resolved = path.resolve()
-    if resolved != resolved_root and resolved_root not in resolved.parents:
+    if not is_within(path, root):
         raise UnsafeNameError(
-            f"{path} resolves to {resolved}, outside {resolved_root}",
+            f"{path} resolves to {path.resolve()}, outside {root.resolve()}",
             "a symlink in the output folder points elsewhere; remove it",
         )
     return path
@@ -151,9 +150,15 @@ class Catalog:
         return tuple(e for s in self.series for e in s.episodes)
 
 
-def _within(path: Path, root: Path) -> bool:
-    resolved = path.resolve()
-    return resolved == root or root in resolved.parents
+def _rejection(path: Path, name: str, what: str, root: Path) -> str | None:
+    """Why a series folder or episode file cannot be used, or None if it can."""
+    try:
+        check_name(name, what)
+    except UnsafeNameError as exc:
+        return exc.message
+    if not is_within(path, root):
+        return f"symlink to {path.resolve()}, outside the catalog"
+    return None
 
 
 def load_settings(path: Path) -> dict[str, Any]:
@@ -189,15 +194,9 @@ def discover(root: Path) -> Catalog:
     for folder in sorted(root.iterdir(), key=lambda p: natural_key(p.name)):
         if folder.name.startswith(".") or not folder.is_dir():
             continue
-        try:
-            check_name(folder.name, "series id")
-        except UnsafeNameError as exc:
-            rejected.append(Rejected(str(folder), exc.message))
-            continue
-        if not _within(folder, real_root):
-            rejected.append(
-                Rejected(str(folder), f"symlink to {folder.resolve()}, outside the catalog")
-            )
+        reason = _rejection(folder, folder.name, "series id", real_root)
+        if reason:
+            rejected.append(Rejected(str(folder), reason))
             continue
         glossary = folder / GLOSSARY_FILE
         if not glossary.is_file():
@@ -211,15 +210,9 @@ def discover(root: Path) -> Catalog:
         for video in files:
             if video.suffix.lower() not in VIDEO_SUFFIXES or video.name.startswith("."):
                 continue
-            try:
-                check_name(video.stem, "episode name")
-            except UnsafeNameError as exc:
-                rejected.append(Rejected(str(video), exc.message))
-                continue
-            if not _within(video, real_root):
-                rejected.append(
-                    Rejected(str(video), f"symlink to {video.resolve()}, outside the catalog")
-                )
+            reason = _rejection(video, video.stem, "episode name", real_root)
+            if reason:
+                rejected.append(Rejected(str(video), reason))
                 continue
             if not video.is_file():
                 rejected.append(Rejected(str(video), "not a regular file"))

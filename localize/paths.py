@@ -49,14 +49,19 @@ def safe_child(root: Path, rel: str) -> Path:
             "use a relative file name without '..' or a leading '/'",
         )
     path = root / pure
-    base = root.resolve()
-    resolved = path.resolve()
-    if resolved != base and base not in resolved.parents:
+    if not is_within(path, root):
         raise UnsafePathError(
             f"refusing to write {rel!r}: it leads outside {root} (through a symlink)",
             "remove the symlink, or write to a real folder inside the output",
         )
     return path
+
+
+def is_within(path: Path, root: Path) -> bool:
+    """True if ``path``, with every symlink followed, is ``root`` or lies below it."""
+    base = root.resolve()
+    resolved = path.resolve()
+    return resolved == base or base in resolved.parents
 
 
 def _suggest(name: str) -> str:
