@@ -13,13 +13,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from localize import progress
 from localize.errors import ModelError, TranslationError
 from localize.models import ModelStore
+from localize.tools import usable_cpus
 from localize.translate.base import TranslationContext
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DEFAULT_MT_MODEL = "qwen2.5-coder-1.5b-instruct"
 
@@ -57,6 +61,9 @@ class LLMOptions:
     #: greedy decoding: reproducible subtitles, and the fastest on a CPU
     sampling_topk: int = 1
     repetition_penalty: float = 1.05
+    #: CPU threads; 0 means every core this process may use. CTranslate2's own default is
+    #: 4, which oversubscribes a 2-core machine (OpenMP threads then wait on each other)
+    threads: int = 0
 
 
 def language_name(code: str) -> str:
@@ -127,8 +134,8 @@ def parse_numbered_reply(reply: str, count: int) -> list[str] | None:
     found: dict[int, list[str]] = {}
     current: int | None = None
     for raw in reply.strip().splitlines():
-        if not raw.strip():
-            continue
+        if not raw.strip() or raw.lstrip().startswith("(note"):
+            continue  # blank, or the model echoing a retry note from the prompt
         match = _NUMBERED.match(raw)
         if match:
             number = int(match.group(1))
@@ -136,13 +143,32 @@ def parse_numbered_reply(reply: str, count: int) -> list[str] | None:
                 return None
             found[number] = [_strip_speaker(match.group(2))]
             current = number
-        elif current is not None and not raw.lstrip().startswith("(note"):
+        elif current is not None:
             found[current].append(raw.strip())
         else:
             return None
     if sorted(found) != list(range(1, count + 1)):
         return None
     return [" ".join(found[i]).strip() for i in range(1, count + 1)]
+
+
+def balanced_split(items: Sequence[T], most: int) -> list[list[T]]:
+    """``items`` in order, in as few parts of at most ``most`` as possible, sizes within one.
+
+    A batch decodes until its longest reply ends, so 18 lines go out as 6+6+6 (about 90
+    decoding steps for the batch), not 8+8+2 (about 120 steps).
+    """
+    if not items:
+        return []
+    parts = -(-len(items) // max(1, most))
+    size, extra = divmod(len(items), parts)
+    out: list[list[T]] = []
+    start = 0
+    for k in range(parts):
+        end = start + size + (1 if k < extra else 0)
+        out.append(list(items[start:end]))
+        start = end
+    return out
 
 
 def _strip_speaker(text: str) -> str:
@@ -185,9 +211,11 @@ class LLMTranslator:
             device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
         if compute_type == "auto":
             compute_type = "int8_float16" if device == "cuda" else "int8"
+        self.options = options or LLMOptions()
+        threads = self.options.threads or usable_cpus()
         try:
             self._generator = ctranslate2.Generator(
-                str(folder), device=device, compute_type=compute_type
+                str(folder), device=device, compute_type=compute_type, intra_threads=threads
             )
             self._tokenizer = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
         except Exception as exc:  # CTranslate2 raises plain RuntimeError/ValueError
@@ -197,7 +225,6 @@ class LLMTranslator:
                 "run 'localize models fetch " + DEFAULT_MT_MODEL + "' for the default",
                 model=model,
             ) from exc
-        self.options = options or LLMOptions()
         self.model_id = f"llm:{model}:{compute_type}"
 
     # ------------------------------------------------------------------ generation
@@ -239,10 +266,8 @@ class LLMTranslator:
         context = context or TranslationContext()
         out: list[str | None] = [None if line.strip() else "" for line in lines]
         todo = [i for i, line in enumerate(lines) if line.strip()]
-        size = max(1, self.options.lines_per_request)
-        chunks = [todo[k : k + size] for k in range(0, len(todo), size)]
-        for first in range(0, len(chunks), max(1, self.options.requests_per_batch)):
-            group = chunks[first : first + self.options.requests_per_batch]
+        chunks = balanced_split(todo, self.options.lines_per_request)
+        for group in balanced_split(chunks, self.options.requests_per_batch):
             replies = self._request(group, lines, source, target, context)
             retry = []
             for chunk, parsed in zip(group, replies, strict=True):
@@ -261,6 +286,7 @@ class LLMTranslator:
                         parsed = self._one_by_one(chunk, lines, source, target, context)
                     for i, text in zip(chunk, parsed, strict=True):
                         out[i] = text
+            progress.advance(sum(map(len, group)))  # lines translated
         missing = [i for i, text in enumerate(out) if text is None]
         if missing:  # the loops above fill every line; this guards future edits
             raise TranslationError(f"lines {missing} were not translated", "report this as a bug")

@@ -46,6 +46,7 @@ from typing import Any, Final, Literal
 
 from localize.errors import ModelError, TranslationError
 from localize.models import ModelStore
+from localize.tools import usable_cpus
 from localize.translate.base import TranslationContext
 
 __all__ = [
@@ -742,7 +743,10 @@ class CT2Seq2SeqTranslator:
         self.compute_type = compute_type
         try:
             self._translator = ctranslate2.Translator(
-                str(self.model_dir), device=self.device, compute_type=compute_type
+                str(self.model_dir),
+                device=self.device,
+                compute_type=compute_type,
+                intra_threads=usable_cpus(),  # CTranslate2's default of 4 oversubscribes
             )
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelError(

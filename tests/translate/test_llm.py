@@ -11,6 +11,7 @@ from localize.translate.base import TranslationContext
 from localize.translate.enforce import glossary_renderings
 from localize.translate.llm import (
     LLMTranslator,
+    balanced_split,
     build_system_prompt,
     build_user_prompt,
     parse_numbered_reply,
@@ -30,9 +31,11 @@ from localize.translate.llm import (
         ("1. A\n2. B\n3. C", 2, None),  # an extra line
         ("Sure! Here you go:\n1. A\n2. B", 2, None),  # chatter before the list
         ("", 1, None),
+        # the model echoes the retry note it was given: the note is not a translation
+        ("1. Lin.\n   (note for line 1: 林小姐 must be rendered as 'Miss Lin')", 1, ["Lin."]),
     ],
 )
-def test_replies_that_merge_drop_or_add_lines_are_rejected(
+def test_replies_are_parsed_by_number_and_bad_ones_rejected(
     reply: str, count: int, expected: list[str] | None
 ) -> None:
     assert parse_numbered_reply(reply, count) == expected
@@ -85,3 +88,13 @@ def test_packaged_llm_translates_with_the_glossary(glossary_path: Path) -> None:
     assert "Su Man" in texts[2]
     assert all(not o.problems for o in outcomes), outcomes
     assert all(not any("\u4e00" <= ch <= "\u9fff" for ch in t) for t in texts)
+
+
+@pytest.mark.parametrize(("n", "most"), [(18, 8), (16, 8), (1, 8), (5, 4), (0, 3), (9, 1)])
+def test_lines_are_split_into_even_requests_in_order(n: int, most: int) -> None:
+    parts = balanced_split(list(range(n)), most)
+    assert [i for part in parts for i in part] == list(range(n))  # nothing lost or moved
+    assert all(1 <= len(p) <= most for p in parts)
+    assert len(parts) == -(-n // most)  # as few requests as the limit allows
+    if parts:  # a batch decodes until its longest reply ends: keep sizes within one
+        assert max(map(len, parts)) - min(map(len, parts)) <= 1
