@@ -17,6 +17,7 @@ from localize.package import publish_episode
 from localize.renditions import hls_writer, iso639_2, mp4_writer
 from localize.sample import SampleEpisode
 from localize.subtitles import parse_srt
+from tests.media_helpers import cut_clip, tone_track
 
 CLIP_MS = 12_000
 
@@ -44,52 +45,10 @@ class Inputs:
     subtitles: dict[str, CueTrack]
 
 
-def _dub(path: Path, freq: int, seconds: float) -> Path:
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=f={freq}:d={seconds}",
-            "-ar",
-            "48000",
-            "-ac",
-            "2",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "96k",
-            str(path),
-        ],
-        check=True,
-    )
-    return path
-
-
 @pytest.fixture(scope="module")
 def clip(episode: SampleEpisode, tmp_path_factory: pytest.TempPathFactory) -> Inputs:
     tmp = tmp_path_factory.mktemp("renditions")
-    video = tmp / "clip.mp4"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-i",
-            str(episode.video),
-            "-c",
-            "copy",
-            "-t",
-            "12",
-            str(video),
-        ],
-        check=True,
-    )
+    video = cut_clip(episode.video, tmp / "clip.mp4", CLIP_MS / 1000)
     zh = CueTrack("zh-Hans", tuple(c for c in episode.lines if c.end_ms <= CLIP_MS))
     assert len(zh) >= 2
     en = CueTrack(
@@ -104,7 +63,10 @@ def clip(episode: SampleEpisode, tmp_path_factory: pytest.TempPathFactory) -> In
     )
     return Inputs(
         video=video,
-        dubs={"en": _dub(tmp / "en.m4a", 440, 12.0), "es": _dub(tmp / "es.m4a", 660, 12.0)},
+        dubs={
+            "en": tone_track(tmp / "en.m4a", 440, 12.0),
+            "es": tone_track(tmp / "es.m4a", 660, 12.0),
+        },
         # targets first on purpose: the writer puts the original language first
         subtitles={"en": en, "es": es, "zh-Hans": zh},
     )
@@ -307,7 +269,7 @@ def test_hls_vtt_segments_map_to_the_video_timeline(clip: Inputs, tmp_path: Path
 
 
 def test_packaging_the_full_episode_is_fast(episode: SampleEpisode, tmp_path: Path) -> None:
-    dub = _dub(tmp_path / "en.m4a", 440, episode.duration_ms / 1000)
+    dub = tone_track(tmp_path / "en.m4a", 440, episode.duration_ms / 1000)
     zh = CueTrack("zh-Hans", episode.lines)
     en = CueTrack("en", tuple(Cue(c.start_ms, c.end_ms, "Hello") for c in episode.lines))
     kw: dict[str, Any] = {"episode": "ep01", "subtitles": {"zh-Hans": zh, "en": en}}

@@ -13,7 +13,6 @@ import functools
 import http.server
 import os
 import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from localize.domain import Cue, CueTrack
 from localize.renditions import hls_writer
 from localize.sample import SampleEpisode
 from tests.flows.ui_helpers import CHROMIUM, CHROMIUM_ARGS, require_browser
+from tests.media_helpers import cut_clip, tone_track
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -57,44 +57,8 @@ def site(episode: SampleEpisode, tmp_path: Path) -> Iterator[str]:
         )
     root = tmp_path / "site"
     root.mkdir()
-    dub = tmp_path / "en.m4a"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=f=440:d=20",
-            "-ar",
-            "48000",
-            "-ac",
-            "2",
-            "-c:a",
-            "aac",
-            str(dub),
-        ],
-        check=True,
-    )
-    clip = tmp_path / "clip.mp4"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-i",
-            str(episode.video),
-            "-c",
-            "copy",
-            "-t",
-            "20",
-            str(clip),
-        ],
-        check=True,
-    )
+    dub = tone_track(tmp_path / "en.m4a", 440, 20)
+    clip = cut_clip(episode.video, tmp_path / "clip.mp4", 20)
     zh = CueTrack("zh-Hans", tuple(c for c in episode.lines if c.end_ms <= 20_000))
     en = CueTrack(
         "en", tuple(Cue(c.start_ms, c.end_ms, f"English line {i}") for i, c in enumerate(zh.cues))
