@@ -7,10 +7,14 @@ sees a half-written rendition. Publishing identical content again changes nothin
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import logging
 import os
+import re
 import shutil
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +27,9 @@ from localize.subtitles import write_subtitles
 
 MANIFEST = "manifest.json"
 _VERSIONS = ".versions"
+_STAGING = ".staging-"
+
+log = logging.getLogger(__name__)
 
 
 class PublishError(LocalizeError, OSError):
@@ -89,6 +96,7 @@ def publish_episode(
     ``out_dir`` becomes a symlink to ``<parent>/.versions/<name>-<content id>``. Returns
     the manifest of what is published.
     """
+    started = time.time()
     out_dir = Path(out_dir)
     safe_name(episode, "episode name")  # it becomes part of every file name below
     parent = out_dir.parent
@@ -105,9 +113,14 @@ def publish_episode(
             f"{out_dir} exists and was not created by localize",
             "choose another output folder, or move that one aside; it is never overwritten",
         )
-    staging = versions / f".staging-{out_dir.name}-{os.getpid()}"
+    remove_stale_staging(versions, older_than=started)
+    _remove_stale_links(parent, out_dir.name)
+    staging = versions / f"{_STAGING}{out_dir.name}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
+    # held until this publish ends (a killed process releases it): tells a later
+    # publish that this staging folder is alive and not litter
+    lock = _lock(staging)
     try:
         entries: list[ManifestEntry] = []
 
@@ -159,3 +172,78 @@ def publish_episode(
         ) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if lock is not None:
+            os.close(lock)
+
+
+def _lock(folder: Path) -> int | None:
+    """An exclusive advisory lock on ``folder`` (released when its holder dies)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def remove_stale_staging(versions: Path, *, older_than: float) -> list[Path]:
+    """Delete the hidden staging folders that killed publishes left in ``versions``.
+
+    A publish killed with SIGKILL (or by a power cut) cannot remove its staging
+    folder. One is litter when it was last changed before ``older_than`` (the start
+    of the current publish) *and* no live process holds its lock: a publish running
+    in parallel keeps its own. Only ``.staging-*`` folders are considered: published
+    versions and anything else are never touched. Best effort: a folder that cannot
+    be removed is left for the next time. Returns the folders removed.
+    """
+    removed: list[Path] = []
+    try:
+        entries = [e for e in versions.iterdir() if e.name.startswith(_STAGING)]
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            if entry.is_symlink() or not entry.is_dir() or entry.stat().st_mtime >= older_than:
+                continue
+        except OSError:
+            continue
+        lock = _lock(entry)
+        if lock is None:  # a live publish is writing it (or it is not ours to open)
+            continue
+        try:
+            shutil.rmtree(entry, ignore_errors=True)
+        finally:
+            os.close(lock)
+        if not entry.exists():
+            log.info("removed %s, left by a publish that was killed", entry)
+            removed.append(entry)
+    return removed
+
+
+def _remove_stale_links(parent: Path, name: str) -> None:
+    """Delete ``.NAME.link-PID`` symlinks whose process is gone (killed mid-switch)."""
+    pattern = re.compile(rf"\.{re.escape(name)}\.link-(\d+)")
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if match and entry.is_symlink() and not _alive(int(match.group(1))):
+            entry.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True

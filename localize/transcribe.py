@@ -19,9 +19,10 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from localize import progress
 from localize.domain import DroppedSegment, Segment, Transcript, Word
 from localize.errors import ModelError, TranscriptionError
-from localize.media import ASR_SAMPLE_RATE, load_audio
+from localize.media import ASR_SAMPLE_RATE, DEFAULT_WINDOW_S, iter_audio_windows
 from localize.models import ModelStore
 from localize.registry import build_backend
 
@@ -87,6 +88,10 @@ class TranscribeOptions:
     pause_comma_ms: int = 250
     #: refuse audio whose speech is clearly another language (see ``check_language``)
     check_language: bool = True
+    #: longer inputs are decoded and recognised in windows of about this many seconds,
+    #: cut at a pause, so memory stays bounded (a 3-hour file in one array is 690 MB);
+    #: inputs up to this long are recognised in one piece
+    window_s: float = DEFAULT_WINDOW_S
 
 
 class Transcriber(Protocol):
@@ -460,19 +465,62 @@ def transcribe_file(
 ) -> Transcript:
     """Decode a media file and recognise its speech, with all guarantees applied.
 
+    The audio is streamed in windows of about ``options.window_s`` seconds cut at quiet
+    points (see ``localize.media.iter_audio_windows``): each window is recognised on its
+    own and its times are shifted to the file's timeline, then the guards of
+    ``postprocess`` run once over the whole transcript (so a loop repeated across a
+    window boundary is still caught). A file no longer than one window is recognised
+    in one piece, exactly as a whole-file decode would be. The language check listens
+    to the first window (Whisper only uses the first 30-90 s of speech anyway).
+
     A file with no speech yields a transcript with no segments (callers flag it); a file
     with no audio stream raises MediaError.
     """
-    audio = load_audio(path)
-    if audio.size == 0:
-        raise TranscriptionError(
-            f"{Path(path).name} has an audio stream with no samples",
-            "the soundtrack is empty; re-export the episode with its audio",
-        )
-    if options.check_language:
-        check_language(transcriber.language_probabilities(audio), options.language, path)
-    raw = transcriber.transcribe(audio, options)
-    return postprocess(raw, options)
+    name = Path(path).name
+    segments: list[Segment] = []
+    dropped: list[DroppedSegment] = []
+    duration_ms = 0
+    raw: Transcript | None = None
+    windows = iter_audio_windows(path, window_s=options.window_s)
+    try:
+        for window in windows:
+            if window.index == 0:
+                if window.last and window.samples.size == 0:
+                    raise TranscriptionError(
+                        f"{name} has an audio stream with no samples",
+                        "the soundtrack is empty; re-export the episode with its audio",
+                    )
+                if options.check_language:
+                    probabilities = transcriber.language_probabilities(window.samples)
+                    check_language(probabilities, options.language, path)
+            else:
+                log.info("recognising %s from %.0f s", name, window.start_ms / 1000)
+            raw = transcriber.transcribe(window.samples, options)
+            if window.index == 0 and window.last:
+                return postprocess(raw, options)  # one piece: nothing to shift
+            segments.extend(_shifted(s, window.start_ms) for s in raw.segments)
+            dropped.extend(
+                DroppedSegment(_shifted(d.segment, window.start_ms), d.reason) for d in raw.dropped
+            )
+            duration_ms = window.end_ms
+            progress.reach(window.end_ms / 1000)  # seconds of audio recognised
+    finally:
+        windows.close()  # stops ffmpeg at once if recognition failed
+    assert raw is not None  # the reader yields at least one window
+    merged = replace(raw, duration_ms=duration_ms, segments=tuple(segments), dropped=tuple(dropped))
+    return postprocess(merged, options)
+
+
+def _shifted(seg: Segment, offset_ms: int) -> Segment:
+    """``seg`` moved ``offset_ms`` later (a window's times onto the file's timeline)."""
+    if not offset_ms:
+        return seg
+    words = tuple(
+        replace(w, start_ms=w.start_ms + offset_ms, end_ms=w.end_ms + offset_ms) for w in seg.words
+    )
+    return replace(
+        seg, start_ms=seg.start_ms + offset_ms, end_ms=seg.end_ms + offset_ms, words=words
+    )
 
 
 #: Whisper's detector confuses synthetic or emotional Mandarin with Thai or Vietnamese

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from localize import progress
 from localize.domain import Cue, CueTrack
 from localize.errors import MediaError
 from localize.media import MediaInfo, probe
@@ -65,6 +66,7 @@ log = logging.getLogger(__name__)
 OCR_LANGUAGE = "zh-Hans"
 
 Gray = npt.NDArray[np.uint8]
+_NO_FRAME: Gray = np.zeros((0, 0), dtype=np.uint8)
 Signature = npt.NDArray[np.float32]
 
 #: signature cells are blocks of this many pixels square
@@ -456,12 +458,17 @@ def _scan(
             counts.reads += 1
             recent.append(seg.start)
             last_read = (signature, seg.text, seg.confidence)
+        # read: drop the picture, or every segment would keep a band image to the end
+        # (about 1 GB over 3 hours of captions changing every second)
+        seg.frame = _NO_FRAME
         segments.append(seg)
 
     # closing(): if OCR fails mid-way, ffmpeg is killed now, not when garbage-collected
+    progress.set_total(math.ceil(info.duration_ms / 1000 * fps), "frames")
     with contextlib.closing(_band_frames(info, band, fps, options)) as frames:
         for index, frame in enumerate(frames):
             counts.frames = index + 1
+            progress.reach(index + 1)
             signature = _signature(frame, options)
             if current is not None:
                 if not test.changed(signature, current.ref):

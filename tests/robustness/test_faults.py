@@ -151,9 +151,62 @@ def test_a_killed_publish_never_shows_a_half_written_rendition(tmp_path: Path) -
     assert "Version one." in (out / "ep01.en.srt").read_text(encoding="utf-8")
     assert not (out / "ep01.en.dub.m4a").exists()
     # the dead process's hidden staging folder stays behind under .versions (never
-    # published); the next successful publish from the same output does not need it
+    # published) until the next publish, which removes it
+    versions = out.parent / ".versions"
+    assert [p.name for p in versions.iterdir() if p.name.startswith(".staging-")]
     _publish(out, "Version three.")
     assert "Version three." in (out / "ep01.en.srt").read_text(encoding="utf-8")
+    _assert_published_intact(out, "Version three.")  # no staging folder left either
+
+
+_HOLD_STAGING = textwrap.dedent(
+    """
+    import fcntl, os, sys, time
+    fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    print("locked", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_only_dead_staging_folders_are_cleaned_up(tmp_path: Path) -> None:
+    """A publish removes staging folders of killed publishes, never a live publish's
+    (it holds a lock), a staging folder newer than itself, or a published version."""
+    import os
+
+    out = tmp_path / "out" / "ep01"
+    _publish(out, "Version one.")
+    versions = out.parent / ".versions"
+    published = out.resolve()
+    old = time.time() - 600
+    dead = versions / ".staging-ep01-999999"  # a killed publish's leftovers
+    live = versions / ".staging-ep02-424242"  # another episode, being published now
+    newer = versions / ".staging-ep03-434343"  # created after this publish started
+    for folder in (dead, live, newer):
+        folder.mkdir()
+        (folder / "ep01.en.srt").write_text("half", encoding="utf-8")
+    for folder in (dead, live):
+        os.utime(folder, (old, old))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_STAGING, str(live)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        from localize.package import remove_stale_staging
+
+        removed = remove_stale_staging(versions, older_than=time.time() - 60)
+        assert removed == [dead]
+        assert live.is_dir() and newer.is_dir() and published.is_dir()
+        _publish(out, "Version two.")  # publishing does the same on its way
+        assert live.is_dir() and (live / "ep01.en.srt").read_text(encoding="utf-8") == "half"
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder is gone: its folder is litter now (it is old enough), and goes next time
+    _publish(out, "Version three.")
+    assert not live.exists() and not dead.exists()
+    _assert_published_intact(out, "Version three.")
 
 
 def test_publish_errors_survive_pickling() -> None:
@@ -164,3 +217,29 @@ def test_publish_errors_survive_pickling() -> None:
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is PublishError and str(copy) == str(error)
     assert isinstance(copy, OSError) and copy.hint == "free disk space"
+
+
+def test_a_prefect_server_that_is_down_is_a_clear_error(av_clip: Path, tmp_path: Path) -> None:
+    """``localize episode`` pointed at a Prefect server that is not running: one clear
+    error with what to do, exit 2, nothing published (not Prefect's RuntimeError)."""
+    import os
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    api = f"http://127.0.0.1:{port}/api"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_API_URL=api, LOCALIZE_HOME=str(tmp_path / "home"), DO_NOT_TRACK="1")
+    out = tmp_path / "out" / "ep01"
+    proc = subprocess.run(
+        [sys.executable, "-m", "localize.cli", "episode", str(av_clip),
+         "--series", str(REPO / "glossaries" / "ceo-contract-bride.toml"), "--to", "en",
+         "--mt-backend", "fake", "--no-review", "--out", str(out)],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert f"error: cannot reach the Prefect server at {api}" in proc.stderr
+    assert "Traceback" not in proc.stderr and "\n  -> " in proc.stderr
+    assert "localize serve" in proc.stderr and "run the same command again" in proc.stderr
+    assert not out.exists() and not out.parent.exists()
