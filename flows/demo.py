@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flows.episode import EpisodeResult, localize_episode
 from flows.params import EpisodeParams
+from localize import progress
 from localize.sample import build_sample_episode
 
 SAMPLE_SERIES = "ceo-contract-bride"
@@ -16,7 +17,8 @@ def run_demo(out: Path, *, mt_backend: str = "llm", dub: bool = False) -> Episod
 
     With ``dub`` the English track is also dubbed (piper) over the sample's music stem.
     """
-    sample = build_sample_episode(out / "sample")
+    with progress.stage("sample", job="demo"):
+        sample = build_sample_episode(out / "sample")
     params = EpisodeParams(
         video=str(sample.video),
         series=SAMPLE_SERIES,
@@ -27,4 +29,6 @@ def run_demo(out: Path, *, mt_backend: str = "llm", dub: bool = False) -> Episod
         dub=["en"] if dub else [],
         music_stem=str(sample.music) if dub else None,
     )
-    return localize_episode(params)
+    with progress.job("demo"):  # the episode's stages follow the sample's on one bar
+        progress.begin("start", until_next=True)  # Prefect, until the flow's first stage
+        return localize_episode(params)

@@ -22,7 +22,7 @@ from prefect.flow_runs import pause_flow_run, suspend_flow_run
 
 from flows.params import EpisodeParams
 from flows.review_input import ReviewInput
-from localize import __version__
+from localize import __version__, progress
 from localize.domain import CueTrack, Transcript
 from localize.errors import LocalizeError
 from localize.glossary import Glossary, load_glossary
@@ -553,45 +553,66 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
     series_id = glossary.series.id
     out_dir = Path(params.out_dir) if params.out_dir else Path("out") / series_id / episode
     logger.info("localizing %s (%s) into %s", episode, series_id, ", ".join(params.targets))
+    job = progress.current_job() or episode  # a catalog run names it series/episode
 
-    info, content_hash = probe_task(str(video), episode)
+    with progress.stage("probe", job=job):
+        info, content_hash = probe_task(str(video), episode)
+    want_asr = params.source != "ocr" and info.has_audio
+    want_ocr = params.source != "asr" and info.has_video
+    progress.plan(
+        job,
+        [
+            *(["transcribe"] if want_asr else []),
+            *(["ocr"] if want_ocr else []),
+            *(f"translate {t}" for t in params.targets),
+            "qc",
+            *(["review"] if params.review else []),
+            *(f"dub {lang}" for lang in params.dub),
+            "package",
+        ],
+        media_s=info.duration_ms / 1000,
+        weights={"translate": (0.0, 0.5)} if params.mt_backend == "fake" else None,
+    )
     asr = None
-    if params.source != "ocr" and info.has_audio:
-        asr = transcribe_task(
-            str(video),
-            content_hash,
-            episode,
-            params.asr_model,
-            str(glossary_path),
-            glossary.version,
-        )
+    if want_asr:
+        with progress.stage("transcribe", job=job, total=info.duration_ms / 1000, unit="s"):
+            asr = transcribe_task(
+                str(video),
+                content_hash,
+                episode,
+                params.asr_model,
+                str(glossary_path),
+                glossary.version,
+            )
     ocr = None
-    if params.source != "asr" and info.has_video:
-        ocr = ocr_task(str(video), content_hash, episode, params.caption_band)
+    if want_ocr:
+        with progress.stage("ocr", job=job):
+            ocr = ocr_task(str(video), content_hash, episode, params.caption_band)
     choice = choose_source(params.source, asr=asr, ocr=ocr)
     for note in choice.notes:
         logger.warning("%s", note)
     source = choice.track
     source_flags = {source.language: list(choice.flags)}
     logger.info("Chinese subtitles from %s: %d cues", choice.origin, len(source.cues))
-    translated: dict[str, tuple[CueTrack, list[LineOutcome]]] = {
-        target: translate_task(
-            source,
-            target,
-            episode,
-            params.mt_backend,
-            params.mt_model,
-            str(glossary_path),
-            glossary.version,
-            series_id,
-        )
-        for target in params.targets
-    }
+    translated: dict[str, tuple[CueTrack, list[LineOutcome]]] = {}
+    for target in params.targets:
+        with progress.stage(f"translate {target}", job=job):
+            translated[target] = translate_task(
+                source,
+                target,
+                episode,
+                params.mt_backend,
+                params.mt_model,
+                str(glossary_path),
+                glossary.version,
+                series_id,
+            )
     targets = {lang: track for lang, (track, _) in translated.items()}
     outcomes = {lang: out for lang, (_, out) in translated.items()}
-    report = qc_task(
-        episode, source, targets, str(glossary_path), info.duration_ms, outcomes, source_flags
-    )
+    with progress.stage("qc", job=job):
+        report = qc_task(
+            episode, source, targets, str(glossary_path), info.duration_ms, outcomes, source_flags
+        )
     logger.info("QC: %d errors, %d warnings", report.error_count, report.warning_count)
 
     history: ReviewHistory | None = None
@@ -609,7 +630,13 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
                 source_flags,
             )
 
-        targets, report, history = run_review(episode, source, targets, report, params, requalify)
+        with progress.stage("review", job=job):
+            run = getattr(get_run_context(), "flow_run", None)
+            where = f"the run '{run.name}'" if run else "the paused run"
+            progress.note(f"waiting for a translator: open {where} in the Prefect UI", job=job)
+            targets, report, history = run_review(
+                episode, source, targets, report, params, requalify
+            )
         decision = "approved"
         memory = TranslationMemory(series_memory_path(series_id))
         final = history.rounds[-1]
@@ -623,38 +650,40 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
     else:
         publish_draft(episode, source, targets, report, 0)
 
-    dubs = [
-        dub_task(
-            str(video),
-            content_hash,
-            episode,
-            lang,
-            targets[lang],
-            str(glossary_path),
-            glossary.version,
-            params.tts,
-            params.music_stem,
-            info.duration_ms,
-            str(episode_work_dir(series_id, episode)),
-        )
-        for lang in params.dub
-    ]
+    dubs = []
+    for lang in params.dub:
+        with progress.stage(f"dub {lang}", job=job):
+            dub = dub_task(
+                str(video),
+                content_hash,
+                episode,
+                lang,
+                targets[lang],
+                str(glossary_path),
+                glossary.version,
+                params.tts,
+                params.music_stem,
+                info.duration_ms,
+                str(episode_work_dir(series_id, episode)),
+            )
+        dubs.append(dub)
     if dubs:
         extra = {**source_flags, **{d.language: list(d.flags) for d in dubs}}
         report = qc_task(
             episode, source, targets, str(glossary_path), info.duration_ms, outcomes, extra
         )
-    manifest = package_task(
-        str(out_dir),
-        series_id,
-        episode,
-        source,
-        targets,
-        report,
-        history,
-        dubs,
-        str(video) if info.has_video else None,
-    )
+    with progress.stage("package", job=job):
+        manifest = package_task(
+            str(out_dir),
+            series_id,
+            episode,
+            source,
+            targets,
+            report,
+            history,
+            dubs,
+            str(video) if info.has_video else None,
+        )
     flagged = len(report.flags_by_cue())
     return EpisodeResult(
         out_dir=str(out_dir),

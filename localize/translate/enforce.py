@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from localize import progress
 from localize.domain import Cue, CueTrack
 from localize.errors import TranslationError
 from localize.glossary import Glossary
@@ -103,6 +104,8 @@ def translate_cues(
             origins[i] = "memory-approved" if hit.origin == "approved" else "memory"
 
     todo = [i for i, r in enumerate(results) if r is None]
+    progress.set_total(len(sources), "lines")
+    progress.advance(len(sources) - len(todo))  # empty or from memory
     required = [
         tuple(glossary.required_renderings(src, target)) if glossary else () for src in sources
     ]
@@ -128,9 +131,12 @@ def translate_cues(
             speakers=tuple(track.cues[i].speaker for i in todo),
             glossary=every_rendering,
         )
-        outputs = translator.translate(
-            batch_sources, source=source_lang, target=target, context=context
-        )
+        if attempt > 1:
+            progress.add_total(len(todo))  # retried lines count again
+        with progress.portion(len(todo)):  # backends may count their lines themselves
+            outputs = translator.translate(
+                batch_sources, source=source_lang, target=target, context=context
+            )
         if len(outputs) != len(todo):
             raise TranslationError(
                 f"the translator {translator.model_id} returned {len(outputs)} lines for "
