@@ -20,8 +20,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import socket
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +40,11 @@ EPISODES_DIR = "episodes"
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".m4v", ".webm")
 STATE_DIR = ".catalog"
 STATE_FILE = "state.json"
+LOCK_FILE = "lock"
+OWNER_FILE = "lock.owner"
+#: Prefect result storage (cached stage results) of a catalog: on the same shared storage
+#: as the outputs, so every worker and the flow agree
+RESULTS_DIR = "results"
 #: run settings a series.toml may set in its [run] table
 RUN_KEYS = (
     "targets",
@@ -292,6 +300,7 @@ class CatalogState:
         error: str = "",
         manifest: str = "",
         seconds: float | None = None,
+        worker: str = "",
     ) -> None:
         entry = self.episodes.setdefault(episode.key, {})
         for lang in languages:
@@ -301,6 +310,7 @@ class CatalogState:
                 "error": error,
                 "manifest": manifest,
                 "seconds": seconds,
+                "worker": worker,
                 "updated": _now(),
             }
 
@@ -341,6 +351,127 @@ def manifest_id(manifest: Mapping[str, Any]) -> str:
     files = sorted(manifest.get("files", []), key=lambda f: f["path"])
     blob = "\n".join(f"{f['path']} {f['sha256']}" for f in files)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def check_published(out_dir: Path) -> list[str]:
+    """What is wrong with a published episode folder: [] when its manifest is readable
+    and every file it lists is there with the recorded size and sha256."""
+    manifest = read_manifest(out_dir)
+    if manifest is None:
+        return [f"{out_dir}: no readable manifest.json"]
+    problems = []
+    for entry in manifest.get("files", []):
+        path = out_dir / entry["path"]
+        if not path.is_file():
+            problems.append(f"{entry['path']}: missing")
+        elif path.stat().st_size != entry["size"] or sha256_file(path) != entry["sha256"]:
+            problems.append(f"{entry['path']}: size or sha256 differs from the manifest")
+    return problems
+
+
+# --------------------------------------------------------------- lock and crash recovery
+class CatalogBusyError(CatalogError):
+    """Another catalog run holds the output folder's state lock."""
+
+
+def _owner(out_root: Path) -> str:
+    try:
+        data = json.loads((out_root / STATE_DIR / OWNER_FILE).read_text(encoding="utf-8"))
+        return f"pid {data['pid']} on {data['host']}, started {data['since']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "owner unknown"
+
+
+@contextmanager
+def state_lock(out_root: Path, *, wait: float = 0.0) -> Iterator[None]:
+    """Hold ``OUT/.catalog/lock`` (an OS file lock) for the duration of a catalog run.
+
+    A second run on the same ``OUT`` waits up to ``wait`` seconds, then raises
+    :class:`CatalogBusyError` naming the holder. The kernel drops the lock when its
+    process dies (even by SIGKILL), so a crash never leaves a stale lock behind.
+    """
+    from filelock import FileLock, Timeout
+
+    folder = Path(out_root) / STATE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    # no soft-lock fallback: a lock file that outlives a killed process would block
+    # every later run; a file system without OS locks is reported instead
+    lock = FileLock(folder / LOCK_FILE, timeout=wait, fallback_to_soft=False, thread_local=False)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise CatalogBusyError(
+            f"another catalog run is writing {out_root} ({_owner(Path(out_root))})",
+            "wait for it to finish (localize catalog run --wait SECONDS waits for it), or "
+            "use another --out; two runs on one output folder would overwrite each other",
+        ) from None
+    except OSError as exc:
+        raise CatalogError(
+            f"cannot lock {folder / LOCK_FILE}: {exc}",
+            "put the output folder on a file system with file locks (local disk, NFSv4)",
+        ) from None
+    try:
+        owner = {"pid": os.getpid(), "host": socket.gethostname(), "since": _now()}
+        (folder / OWNER_FILE).write_text(json.dumps(owner), encoding="utf-8")
+        yield
+    finally:
+        (folder / OWNER_FILE).unlink(missing_ok=True)
+        lock.release()
+
+
+def save_hash_cache(state: CatalogState, out_root: Path) -> bool:
+    """Merge ``state``'s hash cache into the saved state, unless a run holds the lock.
+
+    For read-mostly commands (``catalog status``): they must never write back a state
+    they read before a running catalog recorded newer outcomes. Returns whether saved.
+    """
+    try:
+        with state_lock(out_root, wait=0):
+            fresh = CatalogState.load(out_root)
+            fresh.hashes.update(state.hashes)
+            fresh.save()
+    except CatalogBusyError:
+        return False
+    return True
+
+
+def sweep_stale(out_root: Path) -> list[str]:
+    """Remove what a killed run left half-written under ``OUT``; return what was removed.
+
+    Publishing (:func:`localize.package.publish_episode`) writes a hidden staging folder,
+    renames it to a version folder, then switches the episode's symlink; a kill between
+    those steps leaves a ``.staging-*`` folder, a ``.<episode>.link-*`` temp link or a
+    version folder no symlink points to. None of them is visible as published output,
+    but they hold disk space. Call only while holding :func:`state_lock`: then no writer
+    of this catalog is active, so whatever is in flight is stale.
+    """
+    out_root = Path(out_root)
+    removed: list[str] = []
+    if not out_root.is_dir():
+        return removed
+    for tmp in (out_root / STATE_DIR).glob(f".{STATE_FILE}.*.tmp"):
+        tmp.unlink(missing_ok=True)
+        removed.append(str(tmp.relative_to(out_root)))
+    for series_dir in sorted(out_root.iterdir()):
+        if series_dir.name.startswith(".") or series_dir.is_symlink() or not series_dir.is_dir():
+            continue
+        versions = series_dir / ".versions"
+        for link in series_dir.glob(".*.link-*"):
+            if link.is_symlink():
+                link.unlink()
+                removed.append(str(link.relative_to(out_root)))
+        if not versions.is_dir():
+            continue
+        live = {
+            p.resolve()
+            for p in series_dir.iterdir()
+            if p.is_symlink() and not p.name.startswith(".")
+        }
+        for version in sorted(versions.iterdir()):
+            if version.is_dir() and not version.is_symlink() and version.resolve() not in live:
+                shutil.rmtree(version, ignore_errors=True)
+                removed.append(str(version.relative_to(out_root)))
+    return removed
 
 
 @dataclass(frozen=True)

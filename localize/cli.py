@@ -7,11 +7,14 @@ inside them so ``localize --help`` is instant.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import IO
 
 from localize import __version__
 from localize.errors import LocalizeError
@@ -31,6 +34,7 @@ examples:
   localize glossary check glossaries/ceo-contract-bride.toml
   localize glossary suggest ep01.mp4 ep02.mp4 --series-id my-series --out my-series.toml
   localize catalog status CATALOG --out OUT      what is done, new, changed or failed
+  localize catalog run CATALOG --out OUT --runner dask --workers 2   episodes on Dask workers
 """
 
 Handler = Callable[[argparse.Namespace], int]
@@ -56,12 +60,21 @@ def _cmd_models(args: argparse.Namespace) -> int:
         )
         return 0
     if args.models_cmd == "fetch":
-        for name in args.names:
-            if name in DERIVED:
-                path = store.build_derived(name, force=args.force)
-            else:
-                path = store.fetch(name, force=args.force)
-            print(f"{name}: ready in {path}")
+        from localize.summary import model_summary
+
+        done: list[tuple[str, Path, str]] = []
+        with _progress_display():
+            for name in args.names:
+                fresh = args.force or not store.is_ready(name)
+                if name in DERIVED:
+                    path = store.build_derived(name, force=args.force)
+                    how = "built now" if fresh else "already prepared"
+                else:
+                    path = store.fetch(name, force=args.force)
+                    how = "fetched now, sha256 verified" if fresh else "already prepared"
+                done.append((name, path, how))
+        for name, path, how in done:
+            print(model_summary(name, path, how=how))
         return 0
     if args.models_cmd == "verify":
         names = [DERIVED[n][0] if n in DERIVED else n for n in args.names] or [
@@ -209,25 +222,115 @@ def _prefect_env() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT", "false")
+    # a run outlives a server restart: the client retries a lost connection with
+    # backoff (2, 4 ... 128 s: about 4 minutes in all; Prefect's default 5 is ~1 minute)
+    os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", "7")
 
 
-def _print_result(result: object) -> None:
-    out_dir = getattr(result, "out_dir", "")
-    files = getattr(result, "files", [])
-    print(f"\noutputs in {out_dir}:")
-    for name in files:
-        print(f"  {name}")
-    flagged = getattr(result, "flagged_cues", 0)
-    verdict = "passes" if getattr(result, "qc_ok", False) else "has errors"
-    print(f"QC {verdict}; {flagged} cue(s) flagged for attention (see {out_dir}/qc.json)")
+def _prefect_unreachable(exc: BaseException) -> LocalizeError | None:
+    """A clear error for a Prefect API that stopped answering (server stopped, or
+    restarting for longer than the client retries), instead of httpx's traceback."""
+    import httpx
+
+    seen: BaseException | None = exc
+    for _ in range(5):  # the transport error may be the cause of Prefect's own
+        if seen is None:
+            return None
+        lost = isinstance(seen, httpx.TransportError) or (
+            isinstance(seen, RuntimeError) and str(seen).startswith("Failed to reach API")
+        )
+        if lost:
+            url = os.environ.get("PREFECT_API_URL") or "its temporary server"
+            reason = str(seen).splitlines()[0] if str(seen) else type(seen).__name__
+            return LocalizeError(
+                f"cannot reach the Prefect server at {url} ({reason})",
+                "start the server (localize serve), or unset PREFECT_API_URL to run with "
+                "a temporary one; then run the same command again: finished stages come "
+                "from the cache, and what was published before is unchanged",
+            )
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+class _LiveStderr:
+    """Whatever ``sys.stderr`` is when a log line is written: the progress display
+    swaps it while it draws, so log lines land above the bars instead of through them."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+class CliLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The command line's log output (one per process). Public name on purpose: Prefect
+    keeps a root handler whose class name does not start with "_" instead of adding its
+    own console handler."""
+
+
+def _not_a_run_failure_echo(record: logging.LogRecord) -> bool:
+    """Drop Prefect's own reports of a failed task or flow run (tracebacks, "Finished in
+    state Failed"): the progress display names the failed stage and the summary the
+    reason. ``-v`` shows them; the Prefect UI always has them."""
+    if not record.name.startswith(("prefect.task_runs", "prefect.flow_runs")):
+        return True
+    return not (record.exc_info or record.getMessage().startswith("Finished in state"))
+
+
+def _configure_logging(verbose: bool) -> None:
+    """Warnings and errors on stderr; with -v also what each stage does (Prefect's run
+    logs included). Prefect still sends every log line to its server (the UI)."""
+    handler = CliLogHandler(_LiveStderr())
+    handler.setLevel(logging.INFO if verbose else logging.WARNING)
+    if not verbose:
+        handler.addFilter(_not_a_run_failure_echo)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, CliLogHandler)]:
+        root.removeHandler(old)  # main() called again in the same process (tests)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+@contextlib.contextmanager
+def _progress_display(stream: IO[str] | None = None) -> Iterator[None]:
+    """Progress on stderr while the body runs: bars on a terminal, one line per stage
+    otherwise. It is closed before the caller prints its summary on stdout."""
+    from localize import progress
+
+    tracker = progress.console_reporter(stream if stream is not None else sys.stderr)
+    with progress.reporting(tracker):
+        try:
+            yield
+        except BaseException as exc:
+            tracker.finish_open_jobs((str(exc).strip().splitlines() or [type(exc).__name__])[0])
+            raise
+        tracker.finish_open_jobs()
+
+
+def _starting(job: str) -> None:
+    """Shows that Prefect is starting (a temporary server takes ~10 s when none is
+    configured) until the flow's first stage begins."""
+    from localize import progress
+
+    progress.begin("start", job=job, until_next=True)
+
+
+def _print_result(result: object, started: float) -> None:
+    from localize.summary import episode_summary
+
+    print(episode_summary(Path(getattr(result, "out_dir", "")), seconds=time.monotonic() - started))
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     _prefect_env()
     from flows.demo import run_demo
 
-    result = run_demo(Path(args.out), mt_backend=args.mt_backend, dub=args.dub)
-    _print_result(result)
+    started = time.monotonic()
+    with _progress_display():
+        result = run_demo(Path(args.out), mt_backend=args.mt_backend, dub=args.dub)
+    _print_result(result, started)
     return 0
 
 
@@ -271,36 +374,64 @@ def _cmd_episode(args: argparse.Namespace) -> int:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         print(f"error: invalid options: {problems}", file=sys.stderr)
         return 2
-    _print_result(localize_episode(params))
+    started = time.monotonic()
+    with _progress_display():
+        _starting(Path(args.video).stem)
+        result = localize_episode(params)
+    _print_result(result, started)
     return 0
 
 
 def _cmd_catalog(args: argparse.Namespace) -> int:
-    from localize.catalog import CatalogState, default_out, discover, format_table, plan
+    from localize.catalog import (
+        CatalogState,
+        default_out,
+        discover,
+        format_table,
+        plan,
+        save_hash_cache,
+    )
 
     root = Path(args.dir)
     out = Path(args.out) if args.out else default_out(root)
     if args.catalog_cmd == "run":
         _prefect_env()
         from flows.catalog import localize_catalog
+        from localize.summary import catalog_summary
 
-        result = localize_catalog(
-            str(root),
-            out=str(out),
-            targets=args.to,
-            mt_backend=args.mt_backend,
-            max_parallel=args.max_parallel,
-        )
+        started = time.monotonic()
+        with _progress_display():
+            _starting("catalog")
+            result = localize_catalog(
+                str(root),
+                out=str(out),
+                targets=args.to,
+                mt_backend=args.mt_backend,
+                max_parallel=args.max_parallel,
+                runner=args.runner,
+                dask_address=args.dask_address,
+                ray_address=args.ray_address,
+                workers=args.workers,
+                result_storage=args.result_storage,
+                lock_timeout=args.wait,
+            )
         print(
-            f"{len(result.processed)} processed, {len(result.skipped)} skipped, "
-            f"{len(result.failed)} failed; outputs in {out}"
+            catalog_summary(
+                out,
+                processed=result.processed,
+                skipped=result.skipped,
+                failed=result.failed,
+                rejected=result.rejected,
+                seconds=time.monotonic() - started,
+            )
         )
-        for key, why in result.failed.items():
-            print(f"  failed {key}: {why}")
         return 1 if result.failed else 0
     state = CatalogState.load(out)
-    plans, rejected = plan(discover(root), state, out, {"targets": args.to})
-    state.save()  # keeps the hash cache: the next status or run does not re-read videos
+    overrides = {"targets": args.to, "mt_backend": args.mt_backend}
+    plans, rejected = plan(discover(root), state, out, overrides)
+    # keeps the hash cache (the next status or run does not re-read videos), unless a
+    # run holds the state: then writing back what was read could undo its records
+    save_hash_cache(state, out)
     print(format_table(s for p in plans for s in p.languages))
     for r in rejected:
         print(f"rejected {r.path}: {r.reason}")
@@ -454,11 +585,45 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("dir", help="catalog folder: <series-id>/glossary.toml + episodes/")
         c.add_argument("--out", help="output root (default: LOCALIZE_HOME/catalog/<name>)")
         c.add_argument("--to", nargs="+", metavar="LANG", help="override the series' targets")
+        c.add_argument(
+            "--mt-backend",
+            choices=["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"],
+            help="override the series' translation backend (status: compare with a run "
+            "that uses it)",
+        )
         if name == "run":
-            c.add_argument(
-                "--mt-backend", choices=["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"]
-            )
             c.add_argument("--max-parallel", type=int, default=2, help="episodes at a time")
+            c.add_argument(
+                "--runner",
+                default="thread",
+                choices=["thread", "dask", "ray"],
+                help="where episodes run: threads here (default), Dask or Ray workers",
+            )
+            c.add_argument(
+                "--dask-address",
+                metavar="tcp://HOST:PORT",
+                help="an existing Dask scheduler (default: $LOCALIZE_DASK_ADDRESS, else a "
+                "local cluster of --workers processes)",
+            )
+            c.add_argument("--ray-address", help="an existing Ray cluster (default: a local one)")
+            c.add_argument(
+                "--workers",
+                type=int,
+                help="worker processes of a local Dask/Ray cluster (default: --max-parallel)",
+            )
+            c.add_argument(
+                "--result-storage",
+                metavar="PATH_OR_URL",
+                help="cached stage results, reachable by every worker (default: "
+                "OUT/.catalog/results)",
+            )
+            c.add_argument(
+                "--wait",
+                type=float,
+                default=0.0,
+                metavar="SECONDS",
+                help="if another run holds OUT, wait this long for it (default: fail)",
+            )
     p.set_defaults(handler=_cmd_catalog)
     return parser
 
@@ -466,10 +631,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    _configure_logging(args.verbose)
     handler: Handler = args.handler
     try:
         return handler(args)
@@ -479,6 +641,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        lost = _prefect_unreachable(exc)
+        if lost is None:
+            raise
+        print(f"error: {lost}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

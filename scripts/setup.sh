@@ -85,6 +85,21 @@ if [ "$dev" -eq 1 ]; then
 fi
 # <<< browser tests
 
+# >>> postgresql (--dev only): tests/flows/test_postgres_server.py runs its own throwaway
+#     PostgreSQL (initdb into a temp folder, 127.0.0.1 only) under a Prefect server; it
+#     needs the server binaries (/usr/lib/postgresql/*/bin) and psql, not a running service.
+if [ "$dev" -eq 1 ]; then
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/dev/null; then
+    say "installing postgresql (PostgreSQL-backed Prefect server test)"
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq \
+      --no-install-recommends postgresql >/dev/null
+  fi
+fi
+# <<< postgresql
+
 # >>> hls.js (--dev only): tests/browser/test_hls_playback.py plays the HLS rendition with
 #     hls.js from npm, installed into .localize/hlsjs (gitignored), never committed.
 if [ "$dev" -eq 1 ]; then

@@ -215,3 +215,122 @@ def test_nightly_deployment_runs_at_two_in_shanghai() -> None:
     (schedule,) = deployment.schedules
     assert schedule.schedule.cron == "0 2 * * *"  # type: ignore[union-attr]
     assert schedule.schedule.timezone == "Asia/Shanghai"  # type: ignore[union-attr]
+
+
+def test_the_state_lock_admits_one_run_and_names_the_holder(tmp_path: Path) -> None:
+    from localize.catalog import CatalogBusyError, state_lock
+
+    out = tmp_path / "out"
+    busy = rf"(?s)pid {os.getpid()} on .*--wait"
+    with (
+        state_lock(out),
+        pytest.raises(CatalogBusyError, match=busy) as info,
+        state_lock(out, wait=0.2),
+    ):
+        pass
+    assert "another catalog run is writing" in info.value.message
+    with state_lock(out):  # released on exit: the next run gets it at once
+        pass
+    assert not (out / ".catalog" / "lock.owner").exists()
+
+
+def test_status_does_not_write_back_state_while_a_run_holds_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from localize.catalog import state_lock
+
+    root = tmp_path / "catalog"
+    _series(root, "s", ["ep1.mp4"])
+    out = tmp_path / "out"
+    with state_lock(out):
+        # the run records an outcome after status has read the state...
+        assert main(["catalog", "status", str(root), "--out", str(out)]) == 0
+        assert not (out / ".catalog" / "state.json").exists()
+    # ...and with no run, status keeps the hash cache (merged into the saved state)
+    state = CatalogState.load(out)
+    state.episodes["s/ep1"] = {"en": {"status": DONE}}
+    state.save()
+    assert main(["catalog", "status", str(root), "--out", str(out)]) == 0
+    saved = CatalogState.load(out)
+    assert saved.episodes["s/ep1"]["en"]["status"] == DONE
+    assert len(saved.hashes) == 1
+    capsys.readouterr()
+
+
+def _version(series_dir: Path, name: str, *, link: bool) -> Path:
+    folder = series_dir / ".versions" / name
+    folder.mkdir(parents=True)
+    _publish(folder, name.split("-")[0], ["en"])
+    if link:
+        (series_dir / name.split("-")[0]).symlink_to(f".versions/{name}")
+    return folder
+
+
+def test_sweep_removes_what_a_killed_publish_left_and_keeps_published_versions(
+    tmp_path: Path,
+) -> None:
+    from localize.catalog import sweep_stale
+
+    out = tmp_path / "out"
+    series = out / "s"
+    live = _version(series, "ep1-aaaa", link=True)
+    _version(series, "ep2-bbbb", link=False)  # renamed into place, link never switched
+    (series / ".versions" / ".staging-ep3-4242").mkdir()  # killed while writing
+    (series / ".versions" / ".staging-ep3-4242" / "ep3.en.srt").write_text("1\n")
+    (series / ".ep2.link-4242").symlink_to(".versions/ep2-bbbb")
+    (out / ".catalog").mkdir()
+    (out / ".catalog" / ".state.json.4242.tmp").write_text("{")
+
+    removed = sweep_stale(out)
+    assert sorted(removed) == [
+        ".catalog/.state.json.4242.tmp",
+        "s/.ep2.link-4242",
+        "s/.versions/.staging-ep3-4242",
+        "s/.versions/ep2-bbbb",
+    ]
+    assert sorted(p.name for p in (series / ".versions").iterdir()) == ["ep1-aaaa"]
+    assert (series / "ep1").resolve() == live.resolve()
+    assert sweep_stale(out) == []
+
+
+def test_check_published_finds_a_tampered_or_missing_file(tmp_path: Path) -> None:
+    from localize.catalog import check_published
+    from localize.models import sha256_file
+
+    folder = tmp_path / "ep1"
+    folder.mkdir()
+    srt = folder / "ep1.en.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:01,000\nHi\n")
+    entry = {"path": srt.name, "size": srt.stat().st_size, "sha256": sha256_file(srt)}
+    (folder / "manifest.json").write_text(json.dumps({"files": [entry]}))
+    assert check_published(folder) == []
+    srt.write_text(srt.read_text().replace("Hi", "Ho"))
+    assert check_published(folder) == ["ep1.en.srt: size or sha256 differs from the manifest"]
+    srt.unlink()
+    assert check_published(folder) == ["ep1.en.srt: missing"]
+    assert "no readable manifest" in check_published(tmp_path)[0]
+
+
+def test_runner_choice_and_the_dask_address_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows.runners import RunnerError, build_task_runner, resolve_runner
+
+    monkeypatch.delenv("LOCALIZE_DASK_ADDRESS", raising=False)
+    assert resolve_runner("thread", default_workers=3).workers == 3
+    local = resolve_runner("dask", workers=2)
+    assert (local.address, local.describe()) == (
+        None,
+        "dask: a local cluster of 2 worker processes",
+    )
+    runner = build_task_runner(local)
+    assert runner.cluster_kwargs["host"] == "127.0.0.1"  # type: ignore[attr-defined]
+    assert runner.cluster_kwargs["n_workers"] == 2  # type: ignore[attr-defined]
+    monkeypatch.setenv("LOCALIZE_DASK_ADDRESS", "10.0.0.5:8786")
+    assert resolve_runner("dask").address == "tcp://10.0.0.5:8786"
+    assert resolve_runner("dask", dask_address="tls://sched:8786").address == "tls://sched:8786"
+    assert build_task_runner(resolve_runner("dask")).address == "tcp://10.0.0.5:8786"  # type: ignore[attr-defined]
+    with pytest.raises(RunnerError, match="unknown runner 'spark'"):
+        resolve_runner("spark")
+    with pytest.raises(RunnerError, match="at least 1"):
+        resolve_runner("dask", workers=0)
