@@ -195,36 +195,70 @@ def build_dub_stem(
     """Place every clip at its start on a silent track ``duration_ms`` long (float WAV).
 
     Overlapping clips (only flagged ones overlap) add up; nothing is cut, so a clip
-    running past the end lengthens the stem.
+    running past the end lengthens the stem. The stem is written in place, one clip at a
+    time: a 3-hour episode needs the memory of one line, not of 3 hours of 48 kHz audio
+    (2 GB).
     """
     length = duration_ms * sample_rate // 1000
-    placed: list[tuple[int, np.ndarray]] = []
-    for clip in clips:
-        audio, rate = read_mono(clip.path)
+    for clip in clips:  # first pass: how long the stem is (headers only for 16-bit WAVs)
+        frames, rate = _wav_frames(clip.path)
         if rate != sample_rate:
             raise DubError(
                 f"clip {clip.path.name} is at {rate} Hz, the stem at {sample_rate} Hz",
                 "fit clips with FitOptions(sample_rate=...) equal to MixOptions.sample_rate",
             )
-        at = clip.start_ms * sample_rate // 1000
-        placed.append((at, audio))
-        length = max(length, at + audio.size)
-    stem = np.zeros(length, dtype=np.float32)
-    for at, audio in placed:
-        stem[at : at + audio.size] += audio
-    _write_float_wav(out_wav, stem, sample_rate, channels=1)
+        length = max(length, clip.start_ms * sample_rate // 1000 + frames)
+    if _FLOAT_WAV_HEADER + 4 * length >= 2**32:
+        raise DubError(
+            f"the dub stem would be {length / sample_rate / 3600:.1f} h long, past what a WAV "
+            "file can hold (about 6 h at 48 kHz)",
+            "split the episode into parts under 6 hours and dub each part",
+        )
+    out_wav = Path(out_wav)
+    with open(out_wav, "wb") as fh:
+        fh.write(_float_wav_header(length, sample_rate))
+        fh.truncate(_FLOAT_WAV_HEADER + 4 * length)  # zeros: sparse, never held in memory
+    with open(out_wav, "r+b") as fh:
+        for clip in clips:  # read-add-write each line's span: overlaps add up
+            audio, _ = read_mono(clip.path)
+            offset = _FLOAT_WAV_HEADER + 4 * (clip.start_ms * sample_rate // 1000)
+            fh.seek(offset)
+            span = np.frombuffer(fh.read(4 * audio.size), dtype="<f4") + audio
+            fh.seek(offset)
+            fh.write(span.astype("<f4").tobytes())
     return out_wav
 
 
-def _write_float_wav(path: Path, samples: np.ndarray, rate: int, *, channels: int) -> None:
-    run_tool(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y",
-         "-f", "f32le", "-ar", str(rate), "-ac", str(channels), "-i", "-",
-         "-c:a", "pcm_f32le", str(path)],
-        timeout=120,
-        what=f"writing {path.name}",
-        stdin=np.ascontiguousarray(samples, dtype="<f4").tobytes(),
+#: RIFF + fmt (18 bytes, IEEE float) + fact + data chunk headers
+_FLOAT_WAV_HEADER = 12 + (8 + 18) + (8 + 4) + 8
+
+
+def _float_wav_header(frames: int, rate: int) -> bytes:
+    """A mono 32-bit float WAV header (WAVE_FORMAT_IEEE_FLOAT with its fact chunk)."""
+    import struct
+
+    data = 4 * frames
+    fmt = struct.pack("<HHIIHHH", 3, 1, rate, rate * 4, 4, 32, 0)
+    return (
+        b"RIFF" + struct.pack("<I", _FLOAT_WAV_HEADER - 8 + data) + b"WAVE"
+        + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+        + b"fact" + struct.pack("<II", 4, frames)
+        + b"data" + struct.pack("<I", data)
     )  # fmt: skip
+
+
+def _wav_frames(path: Path) -> tuple[int, int]:
+    """Frames and rate of a clip, from the header of a 16-bit WAV (else by reading it)."""
+    import wave
+
+    try:
+        with wave.open(str(path), "rb") as wav:
+            if wav.getsampwidth() == 2:
+                return wav.getnframes(), wav.getframerate()
+    except (wave.Error, EOFError):
+        pass
+    audio, rate = read_mono(path)
+    return audio.size, rate
 
 
 def mix_and_master(

@@ -238,3 +238,65 @@ def test_a_stalled_decoder_is_killed(
         f"decoding the audio of {av_clip.name}: ffmpeg produced nothing for 0.5 s and was killed"
     )
     assert "retry" in info.value.hint
+
+
+_STEM_RUN = textwrap.dedent(
+    """
+    import json, resource, sys, time, wave
+    from pathlib import Path
+    import numpy as np
+    from localize.dub.fit import DubClip
+    from localize.dub.mix import build_dub_stem
+
+    work = Path(sys.argv[1])
+    rate, hours = 48_000, 3
+    clip = work / "line.wav"  # one 2 s line, 16-bit like the fitted clips
+    tone = 0.5 * np.sin(2 * np.pi * 440 * np.arange(2 * rate) / rate)
+    with wave.open(str(clip), "wb") as wav:
+        wav.setnchannels(1); wav.setsampwidth(2); wav.setframerate(rate)
+        wav.writeframes((tone * 32767).astype("<i2").tobytes())
+    # a line every 30 s for 3 hours, the last one running 1 s past the end
+    starts = list(range(0, hours * 3600 * 1000, 30_000)) + [hours * 3600 * 1000 - 1000]
+    clips = [DubClip(i, s, s + 2000, 1.0, 0, clip) for i, s in enumerate(starts)]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.monotonic()
+    out = build_dub_stem(clips, hours * 3600 * 1000, work / "stem.wav", sample_rate=rate)
+    print(json.dumps({
+        "growth_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024,
+        "seconds": time.monotonic() - t0, "lines": len(clips), "path": str(out),
+    }))
+    """
+)
+
+
+def test_a_three_hour_dub_stem_is_built_in_bounded_memory(tmp_path: Path) -> None:
+    """The dub stem of a 3-hour episode (2 GB of 48 kHz float) is written into its
+    file one line at a time: memory grows by a line, not by the track."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _STEM_RUN, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    stats = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"3-hour dub stem: peak RSS +{stats['growth_mb']:.0f} MB, {stats['seconds']:.1f} s")
+    assert stats["growth_mb"] < 300, stats["growth_mb"]
+    stem = Path(stats["path"])
+    probe = json.loads(
+        subprocess.run(
+            ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", str(stem)],
+            capture_output=True,
+            check=True,
+        ).stdout
+    )["streams"][0]
+    assert probe["codec_name"] == "pcm_f32le" and int(probe["sample_rate"]) == 48_000
+    # the last line ran 1 s past the end: the stem grew to hold it, nothing was cut
+    assert float(probe["duration"]) == pytest.approx(3 * 3600 + 1, abs=0.01)
+    # the lines sit where they were placed: loud at 30 s + 1 s, silent at 30 s + 10 s
+    rate, header = 48_000, 58
+    samples = np.memmap(stem, dtype="<f4", mode="r", offset=header)
+    assert np.abs(samples[31 * rate : 31 * rate + 4800]).max() > 0.4
+    assert np.abs(samples[40 * rate : 40 * rate + 4800]).max() == 0.0
+    assert samples.size == (3 * 3600 + 1) * rate
