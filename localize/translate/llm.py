@@ -106,14 +106,23 @@ def build_user_prompt(lines: Sequence[str], context: TranslationContext) -> str:
     if required:
         rules = "; ".join(f"{zh} -> {tgt}" for zh, tgt in required)
         parts.append(f"Glossary for these lines (required): {rules}")
+    # retry notes go in their own block, not under their line: a note inside the
+    # numbered list gets copied into the reply, which costs tokens and breaks parsing
+    notes = [
+        f"- line {i + 1}: {feedback}"
+        for i, feedback in enumerate(context.feedback[: len(lines)])
+        if feedback
+    ]
+    if notes:
+        parts.append(
+            "Your previous translation of these lines had problems; fix them "
+            "(reply with the translations only, not these notes):\n" + "\n".join(notes)
+        )
     numbered = []
     for i, line in enumerate(lines):
         speaker = context.speakers[i] if i < len(context.speakers) else None
         prefix = f"[{speaker}] " if speaker else ""
         numbered.append(f"{i + 1}. {prefix}{line}")
-        feedback = context.feedback[i] if i < len(context.feedback) else ""
-        if feedback:
-            numbered.append(f"   (note for line {i + 1}: {feedback})")
     parts.append("Translate:\n" + "\n".join(numbered))
     return "\n\n".join(parts)
 

@@ -61,7 +61,10 @@ def test_prompts_carry_glossary_synopsis_context_and_feedback(glossary_path: Pat
     assert "Glossary for these lines (required): 顾总 -> Mr. Gu; 契约 -> contract" in user
     assert "林晚来了。 => Lin Wan is here." in user
     assert "1. 顾总，你好。" in user and "2. 契约签了。" in user
-    assert "note for line 2: 契约 must be rendered as 'contract'" in user
+    # a retry's notes come before the numbered lines, never inside the list to translate
+    assert "- line 2: 契约 must be rendered as 'contract'" in user
+    assert user.index("- line 2:") < user.index("Translate:")
+    assert "契约 must" not in user.split("Translate:")[1]
 
 
 @pytest.mark.slow
