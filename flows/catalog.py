@@ -216,6 +216,7 @@ def _params(item: EpisodePlan, review: bool) -> EpisodeParams:
         mt_backend=s["mt_backend"],
         mt_model=s["mt_model"],
         tts=s["tts"],
+        language_check=s["language_check"],
     )
 
 

@@ -24,7 +24,7 @@ from flows.params import EpisodeParams
 from flows.review_input import ReviewInput
 from localize import __version__, progress
 from localize.domain import CueTrack, Transcript
-from localize.errors import LocalizeError
+from localize.errors import LocalizeError, TranscriptionError
 from localize.glossary import Glossary, load_glossary
 from localize.media import MediaInfo, probe
 from localize.models import localize_home, sha256_file
@@ -107,13 +107,18 @@ def transcribe_task(
     asr_model: str,
     glossary_path: str,
     glossary_version: str,
+    language_check: bool = True,
     code_version: str = __version__,
 ) -> tuple[CueTrack, Transcript]:
     logger = get_run_logger()
     glossary = load_glossary(Path(glossary_path))
     logger.info("recognising speech with %s", asr_model)
     track, transcript = transcribe_to_cues(
-        Path(video), model=asr_model, glossary=glossary, pool=model_pool()
+        Path(video),
+        model=asr_model,
+        glossary=glossary,
+        pool=model_pool(),
+        check_language=language_check,
     )
     for dropped in transcript.dropped:
         logger.info(
@@ -574,20 +579,36 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
         weights={"translate": (0.0, 0.5)} if params.mt_backend == "fake" else None,
     )
     asr = None
+    asr_error: TranscriptionError | None = None
     if want_asr:
         with progress.stage("transcribe", job=job, total=info.duration_ms / 1000, unit="s"):
-            asr = transcribe_task(
-                str(video),
-                content_hash,
-                episode,
-                params.asr_model,
-                str(glossary_path),
-                glossary.version,
-            )
+            try:
+                asr = transcribe_task(
+                    str(video),
+                    content_hash,
+                    episode,
+                    params.asr_model,
+                    str(glossary_path),
+                    glossary.version,
+                    params.language_check,
+                )
+            except TranscriptionError as exc:
+                if not want_ocr:
+                    raise
+                # fused: the captions may still carry the episode (speech the detector
+                # takes for another language, say); decided once OCR has run
+                asr_error = exc
     ocr = None
     if want_ocr:
         with progress.stage("ocr", job=job):
             ocr = ocr_task(str(video), content_hash, episode, params.caption_band)
+    if asr_error is not None:
+        if ocr is None or ocr.no_captions:
+            raise asr_error
+        logger.warning(
+            "speech recognition failed (%s); the subtitles come from the captions alone",
+            asr_error.message,
+        )
     choice = choose_source(params.source, asr=asr, ocr=ocr)
     for note in choice.notes:
         logger.warning("%s", note)

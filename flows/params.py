@@ -40,6 +40,11 @@ class EpisodeParams(BaseModel):
         description="Where the Chinese text comes from: burned-in captions (ocr), speech "
         "(asr), or captions with speech filling the gaps (fused)",
     )
+    language_check: bool = Field(
+        default=True,
+        description="Refuse speech that clearly is not Mandarin (e.g. a dub sent by mistake); "
+        "turn off for voices the detector mistakes for another language",
+    )
     caption_band: str | None = Field(
         default=None,
         description="Caption band as fractions of the height 'TOP,BOTTOM' (optionally "

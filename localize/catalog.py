@@ -55,6 +55,7 @@ RUN_KEYS = (
     "mt_model",
     "tts",
     "caption_band",
+    "language_check",
 )
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -330,6 +331,8 @@ def fingerprint(
         "caption_band": settings.get("caption_band"),
         "dub": language in dub,
         "tts": settings.get("tts") if language in dub else None,
+        # only when off: fingerprints recorded before this setting existed stay equal
+        **({"language_check": False} if settings.get("language_check") is False else {}),
     }
 
 
@@ -496,6 +499,7 @@ _LABELS = {
     "caption_band": "caption band",
     "dub": "dub choice",
     "tts": "voice synthesis",
+    "language_check": "language check",
 }
 
 
@@ -555,6 +559,7 @@ DEFAULT_RUN: dict[str, Any] = {
     "mt_model": "qwen2.5-coder-1.5b-instruct",
     "tts": "auto",
     "caption_band": None,
+    "language_check": True,
 }
 
 

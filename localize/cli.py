@@ -369,6 +369,7 @@ def _cmd_episode(args: argparse.Namespace) -> int:
             music_stem=args.music_stem,
             source=args.source,
             caption_band=args.caption_band,
+            language_check=not args.no_language_check,
         )
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
@@ -478,6 +479,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="Chinese text from burned-in captions, speech, or both (default)",
     )
     p.add_argument("--caption-band", help="caption band 'TOP,BOTTOM' (default: automatic)")
+    p.add_argument(
+        "--no-language-check",
+        action="store_true",
+        help="transcribe even if the speech does not sound like Mandarin",
+    )
     p.add_argument("--asr-model", default="whisper-base")
     p.add_argument(
         "--mt-backend",

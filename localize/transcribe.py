@@ -545,5 +545,6 @@ def check_language(probabilities: dict[str, float], expected: str, path: Path | 
             f"not {expected!r} ({probabilities.get(expected, 0.0):.0%})",
             "this pipeline transcribes Mandarin dialogue: check that this is the original "
             "Chinese episode (not a dub); if it is Mandarin, run again with the language "
-            "check off (--no-language-check)",
+            "check off (--no-language-check; in a catalog, language_check = false in the "
+            "series.toml [run] table)",
         )

@@ -175,3 +175,43 @@ def test_review_pause_resume_with_edits(
     hit = memory.lookup(zh.cues[0].text, "en")
     assert hit is not None and hit.origin == "approved"
     assert hit.translation == "Mr. Gu, Miss Lin is here." and hit.who == "ana"
+
+
+def test_captions_carry_an_episode_whose_speech_is_refused(
+    episode: SampleEpisode, tmp_path: Path, localize_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whisper's detector takes some synthetic Mandarin for Thai (one sample seed in ten):
+    with captions on screen (fused source) the episode still comes out, from the
+    captions; from speech alone the refusal is the run's error and nothing is published."""
+    import flows.episode as episode_flow
+    from localize.errors import TranscriptionError
+    from tests.media_helpers import cut_clip
+
+    clip = cut_clip(episode.video, tmp_path / "ep08.mp4", 20)  # its own content hash
+    asked: list[bool] = []
+
+    def refuse(*args: Any, check_language: bool = True, **kwargs: Any) -> Any:
+        asked.append(check_language)
+        raise TranscriptionError(
+            "the speech in ep08.mp4 sounds like 'th' (92%), not 'zh' (4%)", "check the file"
+        )
+
+    monkeypatch.setattr(episode_flow, "transcribe_to_cues", refuse)
+    fused = tmp_path / "fused"
+    state = episode_flow.localize_episode(
+        _params(episode, fused, video=str(clip)), return_state=True
+    )
+    assert state.is_completed(), state.message
+    zh = read_subtitles(fused / "ep08.zh-Hans.srt")
+    on_screen = [c for c in episode.lines if c.end_ms <= 20_000]
+    assert len(on_screen) >= 3 and len(zh.cues) >= len(on_screen)
+    assert asked == [True]
+
+    alone = tmp_path / "asr"
+    state = episode_flow.localize_episode(
+        _params(episode, alone, video=str(clip), source="asr", language_check=False),
+        return_state=True,
+    )
+    assert state.is_failed()
+    assert asked == [True, False]  # the series' choice reaches the recogniser
+    assert not alone.exists()
