@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,6 @@ from localize.review import (
     parse_edits,
 )
 from localize.segment import load_style_profile
-from localize.translate import create_translator
 from localize.translate.enforce import LineOutcome, translate_cues
 from localize.translate.memory import TranslationMemory
 
@@ -52,17 +52,23 @@ MAX_REVIEW_ROUNDS = 5
 REPO_GLOSSARIES = Path(__file__).resolve().parent.parent / "glossaries"
 
 
+_POOL_LOCK = threading.Lock()
+
+
 @functools.cache
-def model_pool() -> ModelPool:
-    """One pool per worker process: each model loads once and serves every episode."""
+def _pool() -> ModelPool:
     return ModelPool()
 
 
-@functools.cache
+def model_pool() -> ModelPool:
+    """One pool per worker process: each model loads once and serves every episode
+    (locked: parallel catalog episodes must not build two pools)."""
+    with _POOL_LOCK:
+        return _pool()
+
+
 def _translator(backend: str, model: str) -> Any:
-    if backend == "fake":
-        return create_translator("fake")
-    return create_translator(backend, model=model, store=model_pool().store)
+    return model_pool().translator(backend, model)
 
 
 def resolve_glossary_path(series: str) -> Path:

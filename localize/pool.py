@@ -32,6 +32,21 @@ class ModelPool:
             transcriber: Transcriber = self._loaded[key]
             return transcriber
 
+    def translator(self, backend: str, model: str) -> Any:
+        """A loaded MT backend. Loading happens under the lock: two catalog episodes that
+        ask at the same moment share one LLM instead of holding two (+1.9 GB)."""
+        from localize.translate import create_translator
+
+        key = ("mt", backend, model, self.device)
+        with self._lock:
+            if key not in self._loaded:
+                self._loaded[key] = (
+                    create_translator("fake")
+                    if backend == "fake"
+                    else create_translator(backend, model=model, store=self.store)
+                )
+            return self._loaded[key]
+
     def loaded(self) -> list[tuple[str, ...]]:
         """Keys of what is loaded (for logs and tests of reuse)."""
         return list(self._loaded)

@@ -59,3 +59,33 @@ def test_ocr_mode_without_captions_is_a_clear_error() -> None:
 
 def test_asr_mode_ignores_captions() -> None:
     assert choose_source("asr", asr=SPEECH, ocr=_ocr(CAPTIONS)).track == SPEECH[0]
+
+
+def test_parallel_episodes_share_one_loaded_translator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two catalog episodes asking for the LLM at the same moment load it once: a second
+    copy would cost ~1.9 GB more."""
+    import threading
+    import time
+
+    import localize.translate as translate
+    from localize.pool import ModelPool
+
+    loads: list[str] = []
+
+    def slow_load(backend: str, **kwargs: object) -> object:
+        loads.append(backend)
+        time.sleep(0.2)  # loading takes a while: both threads arrive before it ends
+        return object()
+
+    monkeypatch.setattr(translate, "create_translator", slow_load)
+    pool = ModelPool()
+    got: list[object] = []
+    threads = [
+        threading.Thread(target=lambda: got.append(pool.translator("llm", "m"))) for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert loads == ["llm"] and got[0] is got[1]
+    assert pool.translator("llm", "other") is not got[0] and loads == ["llm", "llm"]

@@ -52,8 +52,11 @@ class LLMOptions:
 
     #: lines per request: more lines give more context but longer, riskier replies
     lines_per_request: int = 8
-    #: requests per generate_batch call (CTranslate2 runs them together)
-    requests_per_batch: int = 4
+    #: requests per generate_batch call (CTranslate2 runs them together); 0 = by device.
+    #: On a 2-core CPU a batch of 3 decodes no faster than the 3 requests one after the
+    #: other (measured: 49 s vs 48 s for the sample) but holds ~0.6 GB more working
+    #: memory, so the CPU default is 1; GPUs batch well, so 4 there
+    requests_per_batch: int = 0
     #: previous lines shown for context
     context_lines: int = 4
     #: new tokens allowed per line of a request (plus a fixed margin)
@@ -221,6 +224,7 @@ class LLMTranslator:
         if compute_type == "auto":
             compute_type = "int8_float16" if device == "cuda" else "int8"
         self.options = options or LLMOptions()
+        self.batch = self.options.requests_per_batch or (4 if device == "cuda" else 1)
         threads = self.options.threads or usable_cpus()
         try:
             self._generator = ctranslate2.Generator(
@@ -276,7 +280,7 @@ class LLMTranslator:
         out: list[str | None] = [None if line.strip() else "" for line in lines]
         todo = [i for i, line in enumerate(lines) if line.strip()]
         chunks = balanced_split(todo, self.options.lines_per_request)
-        for group in balanced_split(chunks, self.options.requests_per_batch):
+        for group in balanced_split(chunks, self.batch):
             replies = self._request(group, lines, source, target, context)
             retry = []
             for chunk, parsed in zip(group, replies, strict=True):
@@ -361,5 +365,8 @@ class LLMTranslator:
             for i in chunk
         ]
         system = build_system_prompt(source, target, context)
-        replies = self._generate(system, users, [16 + self.options.tokens_per_line] * len(users))
+        budget = 16 + self.options.tokens_per_line
+        replies: list[str] = []
+        for group in balanced_split(users, self.batch):  # batched as the main requests are
+            replies += self._generate(system, group, [budget] * len(group))
         return [_clean_single(r) for r in replies]
