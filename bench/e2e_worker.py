@@ -33,25 +33,6 @@ def progress(done: float, total: float, what: str = "") -> None:
     emit("progress", done=done, total=total, what=what)
 
 
-def _stage_times(flow_run_id: Any) -> dict[str, float]:
-    """Seconds per stage (task name up to the first space) of one flow run, from the API."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-    from prefect.client.schemas.sorting import TaskRunSort
-
-    times: dict[str, float] = {}
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
-            sort=TaskRunSort.EXPECTED_START_TIME_ASC,
-            limit=200,
-        )
-    for run in runs:
-        stage = run.name.split(" ", 1)[0]
-        times[stage] = round(times.get(stage, 0.0) + run.total_run_time.total_seconds(), 2)
-    return times
-
-
 def _srt_cues(path: Path) -> int:
     if not path.is_file():
         return 0
@@ -60,6 +41,7 @@ def _srt_cues(path: Path) -> int:
 
 # ---------------------------------------------------------------------------- steps
 def _one_episode(cfg: dict[str, Any], video: str, glossary: str, out: str) -> dict[str, Any]:
+    from flows.catalog import stage_times
     from flows.episode import localize_episode
     from flows.params import EpisodeParams
 
@@ -81,7 +63,7 @@ def _one_episode(cfg: dict[str, Any], video: str, glossary: str, out: str) -> di
     stem = Path(video).stem
     return {
         "wall_s": round(wall, 2),
-        "stages": _stage_times(state.state_details.flow_run_id),
+        "stages": stage_times(state.state_details.flow_run_id),
         "cues_en": _srt_cues(Path(out) / f"{stem}.en.srt"),
         "cues_zh": _srt_cues(Path(out) / f"{stem}.zh-Hans.srt"),
     }

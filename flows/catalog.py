@@ -97,7 +97,7 @@ class CatalogResult:
     runner: str = ""
 
 
-def _stage_times(flow_run_id: Any) -> dict[str, float]:
+def stage_times(flow_run_id: Any) -> dict[str, float]:
     """Seconds per task (transcribe, translate...) of one episode flow run."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
@@ -161,7 +161,7 @@ def episode_task(key: str, params: EpisodeParams, results: str) -> EpisodeOutcom
         state = episode(params, return_state=True)
     stages: dict[str, float] = {}
     try:
-        stages = _stage_times(state.state_details.flow_run_id)
+        stages = stage_times(state.state_details.flow_run_id)
     except Exception as exc:  # timings are nice to have; never fail an episode for them
         get_run_logger().warning("no stage times for %s: %s", key, exc)
     seconds = round(time.monotonic() - start, 2)
