@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -11,10 +10,9 @@ import pytest
 
 from localize.catalog import CatalogState, discover, manifest_id, plan, read_manifest
 from localize.sample import SampleEpisode
+from tests.flows.catalog_helpers import make_catalog
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("prefect_server")]
-
-GLOSSARY = Path(__file__).resolve().parents[2] / "glossaries" / "ceo-contract-bride.toml"
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +31,6 @@ def clips(episode: SampleEpisode, tmp_path_factory: pytest.TempPathFactory) -> d
     return out
 
 
-def _catalog(root: Path, episodes: dict[str, Path]) -> Path:
-    series = root / "ceo"
-    (series / "episodes").mkdir(parents=True)
-    shutil.copyfile(GLOSSARY, series / "glossary.toml")
-    (series / "series.toml").write_text('[run]\ntargets = ["en"]\nsource = "asr"\n')
-    for name, clip in episodes.items():
-        shutil.copyfile(clip, series / "episodes" / f"{name}.mp4")
-    return root
-
-
 def _run(root: Path, out: Path, **kw: Any) -> Any:
     from flows.catalog import localize_catalog
 
@@ -52,7 +40,7 @@ def _run(root: Path, out: Path, **kw: Any) -> Any:
 def test_catalog_publishes_good_episodes_and_reports_the_corrupt_one(
     clips: dict[str, Path], tmp_path: Path, localize_home: Path
 ) -> None:
-    root = _catalog(
+    root = make_catalog(
         tmp_path / "catalog",
         {"ep1": clips["short"], "ep2": clips["corrupt"], "ep10": clips["long"]},
     )
@@ -90,7 +78,7 @@ def test_a_crashed_run_resumes_without_redoing_finished_episodes(
 ) -> None:
     import flows.catalog as catalog_flow
 
-    root = _catalog(tmp_path / "catalog", {"ep1": clips["short"], "ep2": clips["long"]})
+    root = make_catalog(tmp_path / "catalog", {"ep1": clips["short"], "ep2": clips["long"]})
     out = tmp_path / "out"
     real = catalog_flow.record_outcome
     calls: list[str] = []
