@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import socket
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
@@ -32,6 +31,7 @@ from typing import Any
 
 from localize.errors import LocalizeError
 from localize.models import sha256_file
+from localize.package import sweep_unpublished
 from localize.paths import UnsafePathError, is_within
 
 GLOSSARY_FILE = "glossary.toml"
@@ -458,22 +458,8 @@ def sweep_stale(out_root: Path) -> list[str]:
     for series_dir in sorted(out_root.iterdir()):
         if series_dir.name.startswith(".") or series_dir.is_symlink() or not series_dir.is_dir():
             continue
-        versions = series_dir / ".versions"
-        for link in series_dir.glob(".*.link-*"):
-            if link.is_symlink():
-                link.unlink()
-                removed.append(str(link.relative_to(out_root)))
-        if not versions.is_dir():
-            continue
-        live = {
-            p.resolve()
-            for p in series_dir.iterdir()
-            if p.is_symlink() and not p.name.startswith(".")
-        }
-        for version in sorted(versions.iterdir()):
-            if version.is_dir() and not version.is_symlink() and version.resolve() not in live:
-                shutil.rmtree(version, ignore_errors=True)
-                removed.append(str(version.relative_to(out_root)))
+        gone = sweep_unpublished(series_dir, idle=True)  # idle: we hold the run lock
+        removed += [str(path.relative_to(out_root)) for path in gone]
     return removed
 
 

@@ -11,6 +11,7 @@ import fcntl
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -28,6 +29,8 @@ from localize.subtitles import write_subtitles
 MANIFEST = "manifest.json"
 _VERSIONS = ".versions"
 _STAGING = ".staging-"
+#: the temporary symlink a publish renames over the episode's link: .NAME.link-PID
+_LINK_TEMP = re.compile(r"\..+\.link-(\d+)")
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +116,7 @@ def publish_episode(
             f"{out_dir} exists and was not created by localize",
             "choose another output folder, or move that one aside; it is never overwritten",
         )
-    remove_stale_staging(versions, older_than=started)
-    _remove_stale_links(parent, out_dir.name)
+    sweep_unpublished(parent, older_than=started)
     staging = versions / f"{_STAGING}{out_dir.name}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
@@ -224,17 +226,35 @@ def remove_stale_staging(versions: Path, *, older_than: float) -> list[Path]:
     return removed
 
 
-def _remove_stale_links(parent: Path, name: str) -> None:
-    """Delete ``.NAME.link-PID`` symlinks whose process is gone (killed mid-switch)."""
-    pattern = re.compile(rf"\.{re.escape(name)}\.link-(\d+)")
+def sweep_unpublished(parent: Path, *, older_than: float = 0.0, idle: bool = False) -> list[Path]:
+    """Remove what killed publishes left in ``parent`` (a folder of published episodes).
+
+    By default only litter whose writer is provably gone: ``.NAME.link-PID`` temp links
+    of dead processes and staging folders older than ``older_than`` that no live
+    process has locked (what every publish does first). With ``idle=True`` the caller
+    knows no publish into ``parent`` is running (a catalog holding its run lock), so
+    every temp link and staging folder goes, and so do version folders that no episode
+    link points to (renamed into place by a publish killed before its switch).
+    Published versions are never touched. Returns what was removed.
+    """
+    removed = remove_stale_staging(parent / _VERSIONS, older_than=math.inf if idle else older_than)
     try:
         entries = list(parent.iterdir())
     except OSError:
-        return
+        return removed
     for entry in entries:
-        match = pattern.fullmatch(entry.name)
-        if match and entry.is_symlink() and not _alive(int(match.group(1))):
+        match = _LINK_TEMP.fullmatch(entry.name)
+        if match and entry.is_symlink() and (idle or not _alive(int(match.group(1)))):
             entry.unlink(missing_ok=True)
+            removed.append(entry)
+    versions = parent / _VERSIONS
+    if idle and versions.is_dir():
+        live = {e.resolve() for e in entries if e.is_symlink() and not e.name.startswith(".")}
+        for version in sorted(versions.iterdir()):
+            if version.is_dir() and not version.is_symlink() and version.resolve() not in live:
+                shutil.rmtree(version, ignore_errors=True)
+                removed.append(version)
+    return removed
 
 
 def _alive(pid: int) -> bool:
