@@ -9,6 +9,7 @@ import textwrap
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -93,21 +94,27 @@ _STREAM_RUN = textwrap.dedent(
 )
 
 
-def test_three_hour_input_streams_with_bounded_memory(three_hours: Path) -> None:
-    """3 hours of audio through the real decoder and ``transcribe_file``, with a fake
-    recogniser: peak memory grows by a window's worth (measured ~70 MB), not by the
-    ~1 GB a whole-file decode takes (345 MB of PCM + 690 MB of float32), and every
-    burst comes out once, whole, at its time in the file."""
-    t0 = time.monotonic()
+def _run_script(script: str, arg: Path) -> dict[str, Any]:
+    """Run ``script`` in a fresh interpreter (its own peak memory); its last line is JSON."""
     proc = subprocess.run(
-        [sys.executable, "-c", _STREAM_RUN, str(three_hours)],
+        [sys.executable, "-c", script, str(arg)],
         capture_output=True,
         text=True,
         cwd=REPO,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    stats = json.loads(proc.stdout.strip().splitlines()[-1])
+    stats: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return stats
+
+
+def test_three_hour_input_streams_with_bounded_memory(three_hours: Path) -> None:
+    """3 hours of audio through the real decoder and ``transcribe_file``, with a fake
+    recogniser: peak memory grows by a window's worth (measured ~70 MB), not by the
+    ~1 GB a whole-file decode takes (345 MB of PCM + 690 MB of float32), and every
+    burst comes out once, whole, at its time in the file."""
+    t0 = time.monotonic()
+    stats = _run_script(_STREAM_RUN, three_hours)
     print(
         f"3-hour stream: {len(stats['windows'])} windows, peak RSS +{stats['growth_mb']:.0f} MB, "
         f"{stats['seconds']:.1f} s (whole test {time.monotonic() - t0:.1f} s)"
@@ -272,15 +279,7 @@ _STEM_RUN = textwrap.dedent(
 def test_a_three_hour_dub_stem_is_built_in_bounded_memory(tmp_path: Path) -> None:
     """The dub stem of a 3-hour episode (2 GB of 48 kHz float) is written into its
     file one line at a time: memory grows by a line, not by the track."""
-    proc = subprocess.run(
-        [sys.executable, "-c", _STEM_RUN, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    stats = json.loads(proc.stdout.strip().splitlines()[-1])
+    stats = _run_script(_STEM_RUN, tmp_path)
     print(f"3-hour dub stem: peak RSS +{stats['growth_mb']:.0f} MB, {stats['seconds']:.1f} s")
     assert stats["growth_mb"] < 300, stats["growth_mb"]
     stem = Path(stats["path"])
