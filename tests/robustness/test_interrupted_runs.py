@@ -215,6 +215,25 @@ def test_a_killed_worker_leaves_the_published_version_and_the_next_run_completes
     assert _staging(out) == []  # the killed run's staging folder was cleaned up
 
 
+def _start_run(server: Server, command: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start an episode run and return once the server shows a new flow run RUNNING."""
+    known = set(server.flow_runs())
+    proc = subprocess.Popen(
+        command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        _wait_for(
+            "the flow run to start",
+            lambda: [i for i, s in server.flow_runs().items() if i not in known and s == "RUNNING"],
+            proc,
+        )
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    return proc
+
+
 def test_a_server_restart_mid_run_completes_and_a_lost_server_fails_cleanly(
     server: Server, home: Path, clips: list[Path], tmp_path: Path
 ) -> None:
@@ -224,21 +243,8 @@ def test_a_server_restart_mid_run_completes_and_a_lost_server_fails_cleanly(
     published stays intact; once the server is back the same command completes."""
     video, out = clips[1], tmp_path / "out" / "ep02"
     env = _env(home, server)
-    known = set(server.flow_runs())
-    proc = subprocess.Popen(
-        _command(video, out, ["en"]),
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _start_run(server, _command(video, out, ["en"]), env)
     try:
-        _wait_for(
-            "the flow run to start",
-            lambda: [i for i, s in server.flow_runs().items() if i not in known and s == "RUNNING"],
-            proc,
-        )
         down = time.monotonic()
         server.stop()
         assert proc.poll() is None, "the run ended before the server went down"
@@ -257,23 +263,10 @@ def test_a_server_restart_mid_run_completes_and_a_lost_server_fails_cleanly(
 
     # the server goes away for good while the next run is going: with one client retry
     # (about 2 s) instead of the default patience, the run gives up quickly
-    known = set(server.flow_runs())
     impatient = _env(home, server, PREFECT_CLIENT_MAX_RETRIES="1")
     video = clips[2]  # ep02 re-exported: its stages are not cached yet
-    proc = subprocess.Popen(
-        _command(video, out, ["en", "es"]),
-        env=impatient,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _start_run(server, _command(video, out, ["en", "es"]), impatient)
     try:
-        _wait_for(
-            "the flow run to start",
-            lambda: [i for i, s in server.flow_runs().items() if i not in known and s == "RUNNING"],
-            proc,
-        )
         server.stop()
         _, err = proc.communicate(timeout=300)
     finally:
