@@ -83,6 +83,8 @@ def translate_cues(
     Returns the target track (lines wrapped to the target's style profile, each cue's
     ``source`` set to its Chinese text) and one ``LineOutcome`` per cue.
     """
+    # an unknown target fails here, before any line is translated, not after
+    profile = load_style_profile(target)
     source_lang = track.language
     sources = [cue.text.replace("\n", "") for cue in track.cues]
     glossary_version = glossary.version if glossary else ""
@@ -175,7 +177,7 @@ def translate_cues(
         Cue(cue.start_ms, cue.end_ms, results[i] or "", speaker=cue.speaker, source=sources[i])
         for i, cue in enumerate(track.cues)
     )
-    translated = resegment_cues(CueTrack(target, cues), load_style_profile(target))
+    translated = resegment_cues(CueTrack(target, cues), profile)
     return translated, outcomes
 
 

@@ -112,3 +112,25 @@ def test_target_lines_are_wrapped_to_the_profile() -> None:
     track, _ = translate_cues(_track("长"), fake, target="en")
     lines = track.cues[0].text.split("\n")
     assert len(lines) == 2 and all(len(line) <= 42 for line in lines)
+
+
+def test_a_target_with_no_style_profile_fails_before_any_line_is_translated() -> None:
+    from localize.errors import StyleProfileError
+
+    fake = FakeTranslator(TABLE)
+    with pytest.raises(StyleProfileError, match="xx"):
+        translate_cues(_track("你好。"), fake, target="xx")
+    assert fake.calls == []
+
+
+def test_every_language_offered_anywhere_has_a_style_profile() -> None:
+    """The deployment form, the catalog and the CLI offer these; each must run to the end."""
+    import typing
+
+    from flows.params import TargetLanguage
+    from localize.segment import load_style_profile
+
+    offered = typing.get_args(TargetLanguage)
+    assert {"fr", "de"} <= set(offered)
+    for lang in offered:
+        assert load_style_profile(lang).language == lang
