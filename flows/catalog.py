@@ -79,7 +79,8 @@ class EpisodeOutcome:
     status: str  # "done", "failed"
     seconds: float
     error: str = ""
-    manifest: str = ""
+    #: per published language, the id of its own files (localize.catalog.manifest_id)
+    manifests: dict[str, str] = field(default_factory=dict)
     stages: dict[str, float] = field(default_factory=dict)
     worker: WorkerInfo | None = None
 
@@ -174,12 +175,16 @@ def episode_task(key: str, params: EpisodeParams, results: str) -> EpisodeOutcom
         first = error.splitlines()[0] if error.strip() else "failed"
         return EpisodeOutcome(key, FAILED, seconds, error=first, stages=stages, worker=worker)
     result: EpisodeResult = state.result()
-    manifest = read_manifest(Path(result.out_dir))
+    manifest = read_manifest(Path(result.out_dir)) or {}
     return EpisodeOutcome(
         key,
         DONE,
         seconds,
-        manifest=manifest_id(manifest) if manifest else "",
+        manifests={
+            f["language"]: manifest_id(manifest, f["language"])
+            for f in manifest.get("files", [])
+            if f.get("language")
+        },
         stages=stages,
         worker=worker,
     )
@@ -194,7 +199,7 @@ def record_outcome(state: CatalogState, item: EpisodePlan, outcome: EpisodeOutco
             outcome.status,
             item.fingerprint(lang),
             error=outcome.error,
-            manifest=outcome.manifest,
+            manifest=outcome.manifests.get(lang, ""),
             seconds=outcome.seconds,
             worker=str(outcome.worker or ""),
         )

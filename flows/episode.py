@@ -30,8 +30,8 @@ from localize.glossary import Glossary, load_glossary
 from localize.media import MediaInfo, probe
 from localize.models import localize_home, sha256_file
 from localize.ocr import OcrResult
-from localize.package import Manifest, publish_episode
-from localize.pipeline import choose_source, transcribe_to_cues
+from localize.package import Manifest, publish_episode, published_languages
+from localize.pipeline import choose_source, choose_targets, transcribe_to_cues
 from localize.pool import ModelPool
 from localize.qc import Flag, QCReport, build_report
 from localize.report import DubLine, render_html
@@ -181,8 +181,12 @@ def translate_task(
     glossary_path: str,
     glossary_version: str,
     series_id: str,
+    approved_digest: str = "",
     code_version: str = __version__,
 ) -> tuple[CueTrack, list[LineOutcome]]:
+    """``approved_digest`` is part of the cache key (and otherwise unused): a line
+    approved in review after a cached run makes the next run translate again, so the
+    memory's approved text wins over the cached machine output."""
     logger = get_run_logger()
     glossary = load_glossary(Path(glossary_path))
     translator = _translator(backend, model)
@@ -329,8 +333,12 @@ def package_task(
     review: ReviewHistory | None,
     dubs: list[DubSummary] | None = None,
     video: str | None = None,
+    drop: list[str] | None = None,
 ) -> Manifest:
-    """Publish subtitles, dubs, the MP4 with every track and the HLS package at once."""
+    """Publish subtitles, dubs, the MP4 with every track and the HLS package at once.
+
+    Languages already published that this run does not produce are kept (unless in
+    ``drop``): adding Spanish never loses the reviewed English."""
 
     def add_dubs(staging: Path) -> list[tuple[str, str, str | None, int | None]]:
         entries: list[tuple[str, str, str | None, int | None]] = []
@@ -342,8 +350,17 @@ def package_task(
 
     from localize.renditions import hls_writer, mp4_writer
 
+    # languages published before and not produced by this run stay, byte for byte
+    carried = published_languages(
+        Path(out_dir), episode=episode, produced=[source.language, *targets], drop=drop or ()
+    )
     subtitles = {source.language: source, **targets}
     dub_audio = {d.language: Path(d.m4a) for d in dubs or []}
+    if carried is not None:
+        for lang in carried.languages:
+            subtitles.setdefault(lang, carried.track(lang))
+            if (carried_dub := carried.dub(lang)) is not None:
+                dub_audio.setdefault(lang, carried_dub)
     renditions = (
         (
             mp4_writer(
@@ -384,6 +401,8 @@ def package_task(
         qc_json=report.to_json(),
         review_json=review.to_json() if review else None,
         extra_writers=(add_dubs, add_report, *renditions),
+        languages=_language_records(targets, review),
+        carried=carried,
         extra={
             "qc": {
                 "ok": report.ok,
@@ -423,6 +442,29 @@ def package_task(
         description=f"Where the published report of {episode} is",
     )
     return manifest
+
+
+def _language_records(
+    targets: dict[str, CueTrack], review: ReviewHistory | None
+) -> dict[str, dict[str, object]]:
+    """Per language this run produced: which run, when, and who approved it."""
+    import datetime
+
+    run = getattr(get_run_context(), "task_run", None)
+    approval = (
+        {"reviewer": review.rounds[-1].reviewer, "at": review.rounds[-1].at}
+        if review and review.rounds
+        else None
+    )
+    published = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    return {
+        lang: {
+            "flow_run": str(run.flow_run_id) if run and run.flow_run_id else None,
+            "published_at": published,
+            "review": approval,
+        }
+        for lang in targets
+    }
 
 
 # ---------------------------------------------------------------------------- review
@@ -563,7 +605,8 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
     glossary: Glossary = load_glossary(glossary_path)
     series_id = glossary.series.id
     out_dir = Path(params.out_dir) if params.out_dir else Path("out") / series_id / episode
-    logger.info("localizing %s (%s) into %s", episode, series_id, ", ".join(params.targets))
+    languages = choose_targets(params.targets, glossary, dub=params.dub)
+    logger.info("localizing %s (%s) into %s", episode, series_id, ", ".join(languages))
     job = progress.current_job() or episode  # a catalog run names it series/episode
 
     with progress.stage("probe", job=job):
@@ -575,7 +618,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
         [
             *(["transcribe"] if want_asr else []),
             *(["ocr"] if want_ocr else []),
-            *(f"translate {t}" for t in params.targets),
+            *(f"translate {t}" for t in languages),
             "qc",
             *(["review"] if params.review else []),
             *(f"dub {lang}" for lang in params.dub),
@@ -622,7 +665,8 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
     source_flags = {source.language: list(choice.flags)}
     logger.info("Chinese subtitles from %s: %d cues", choice.origin, len(source.cues))
     translated: dict[str, tuple[CueTrack, list[LineOutcome]]] = {}
-    for target in params.targets:
+    memory = TranslationMemory(series_memory_path(series_id))
+    for target in languages:
         with progress.stage(f"translate {target}", job=job):
             translated[target] = translate_task(
                 source,
@@ -633,6 +677,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
                 str(glossary_path),
                 glossary.version,
                 series_id,
+                memory.approved_digest([c.text for c in source.cues], target),
             )
     targets = {lang: track for lang, (track, _) in translated.items()}
     outcomes = {lang: out for lang, (_, out) in translated.items()}
@@ -710,6 +755,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
             history,
             dubs,
             str(video) if info.has_video else None,
+            params.drop_languages,
         )
     flagged = len(report.flags_by_cue())
     return EpisodeResult(

@@ -23,8 +23,9 @@ class EpisodeParams(BaseModel):
         description="Series glossary: a name in glossaries/ (e.g. ceo-contract-bride) "
         "or a path to a .toml file"
     )
-    targets: list[TargetLanguage] = Field(
-        default=["en"], min_length=1, description="Subtitle languages to produce"
+    targets: list[TargetLanguage] | None = Field(
+        default=None,
+        description="Subtitle languages to produce (empty = the series glossary's targets)",
     )
     dub: list[TargetLanguage] = Field(
         default=[], description="Languages to dub (each must also be a target)"
@@ -69,6 +70,11 @@ class EpisodeParams(BaseModel):
         description="The producer's music-and-effects stem, if any: the bed under the dub "
         "(without it the original soundtrack is ducked under the dubbed voice)",
     )
+    drop_languages: list[str] = Field(
+        default=[],
+        description="Published languages to remove (others not in targets are kept as "
+        "they are)",
+    )
     review_timeout_hours: float = Field(
         default=72.0, gt=0, le=24 * 30, description="How long a review may take"
     )
@@ -88,6 +94,8 @@ class EpisodeParams(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> EpisodeParams:
+        if self.targets is None:
+            return self  # the series' targets: the flow checks the dubs against them
         if len(set(self.targets)) != len(self.targets):
             raise ValueError("targets lists a language twice")
         extra = [lang for lang in self.dub if lang not in self.targets]

@@ -347,11 +347,16 @@ def read_manifest(out_dir: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def manifest_id(manifest: Mapping[str, Any]) -> str:
-    """Same as :attr:`localize.package.Manifest.content_id`, from the JSON."""
+def manifest_id(manifest: Mapping[str, Any], language: str | None = None) -> str:
+    """Same as :attr:`localize.package.Manifest.content_id`, from the JSON; with
+    ``language``, of that language's files only (what a language's record compares
+    against: publishing another language keeps these files and so this id)."""
     import hashlib
 
-    files = sorted(manifest.get("files", []), key=lambda f: f["path"])
+    files = sorted(
+        (f for f in manifest.get("files", []) if language is None or f.get("language") == language),
+        key=lambda f: f["path"],
+    )
     blob = "\n".join(f"{f['path']} {f['sha256']}" for f in files)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -514,7 +519,8 @@ def language_status(
     manifest = read_manifest(out_dir)
     if manifest is None:
         return LanguageStatus(episode, language, CHANGED, "published output is missing")
-    if manifest_id(manifest) != record.get("manifest"):
+    # records before 0.2 hold the whole manifest's id, later ones the language's own
+    if record.get("manifest") not in (manifest_id(manifest, language), manifest_id(manifest)):
         return LanguageStatus(episode, language, CHANGED, "published output was replaced")
     paths = {f["path"] for f in manifest.get("files", [])}
     if f"{episode.name}.{language}.srt" not in paths:
@@ -537,7 +543,7 @@ def format_table(rows: Iterable[LanguageStatus]) -> str:
 # ----------------------------------------------------------------------------- plan
 #: the episode flow's defaults (tests keep them equal to flows.params.EpisodeParams)
 DEFAULT_RUN: dict[str, Any] = {
-    "targets": ["en"],
+    "targets": None,  # the glossary's [series] targets
     "dub": [],
     "source": "fused",
     "asr_model": "whisper-base",
@@ -588,11 +594,14 @@ def plan(
     rejected = list(catalog.rejected)
     for series in catalog.series:
         try:
-            version = load_glossary(series.glossary).version
+            glossary = load_glossary(series.glossary)
         except LocalizeError as exc:
             rejected.append(Rejected(str(series.glossary), exc.message))
             continue
+        version = glossary.version
         settings = run_settings(series, overrides)
+        if not settings["targets"]:  # neither the run nor series.toml names them
+            settings["targets"] = list(glossary.series.targets)
         for episode in series.episodes:
             out_dir = inside(Path(out_root), episode.series, episode.name)
             digest = state.content_hash(episode.video)

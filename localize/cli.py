@@ -359,7 +359,8 @@ def _cmd_episode(args: argparse.Namespace) -> int:
             video=args.video,
             series=args.series,
             targets=args.to,
-            dub=args.dub or [],
+            dub=_dub_languages(args),  # type: ignore[arg-type]  # pydantic checks them
+            drop_languages=args.drop_lang,
             review=not args.no_review,
             out_dir=args.out,
             asr_model=args.asr_model,
@@ -381,6 +382,20 @@ def _cmd_episode(args: argparse.Namespace) -> int:
         result = localize_episode(params)
     _print_result(result, started)
     return 0
+
+
+def _dub_languages(args: argparse.Namespace) -> list[str]:
+    """``--dub LANG...`` as given; a bare ``--dub`` dubs every target of the run."""
+    if args.dub is None:
+        return []
+    if args.dub:
+        return list(args.dub)
+    if args.to:
+        return list(args.to)
+    from flows.episode import resolve_glossary_path
+    from localize.glossary import load_glossary
+
+    return list(load_glossary(resolve_glossary_path(args.series)).series.targets)
 
 
 def _cmd_catalog(args: argparse.Namespace) -> int:
@@ -468,9 +483,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("episode", help="localize one episode (the Prefect flow, local server)")
     p.add_argument("video")
     p.add_argument("--series", required=True, help="glossary name in glossaries/ or a path")
-    p.add_argument("--to", nargs="+", default=["en"], metavar="LANG", help="target languages")
-    p.add_argument("--dub", nargs="*", metavar="LANG", help="languages to dub")
+    p.add_argument(
+        "--to", nargs="+", metavar="LANG", help="target languages (default: the glossary's targets)"
+    )
+    p.add_argument(
+        "--dub", nargs="*", metavar="LANG", help="languages to dub (none named: every target)"
+    )
     p.add_argument("--no-review", action="store_true", help="publish without a review pause")
+    p.add_argument(
+        "--drop-lang",
+        nargs="+",
+        default=[],
+        metavar="LANG",
+        help="remove these published languages (others already published are kept)",
+    )
     p.add_argument("--out", help="output folder (default: out/<series>/<episode>)")
     p.add_argument(
         "--source",

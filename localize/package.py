@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -81,6 +81,69 @@ class Manifest:
 #: a step that writes more files into the staging folder and returns their entries
 ExtraWriter = Callable[[Path], list[tuple[str, str, str | None, int | None]]]
 
+#: the files of a language that a run for other languages keeps as they are; the MP4
+#: and HLS hold every language and are rebuilt by each publish instead
+CARRIED_KINDS = frozenset({"subtitles", "audio", "review"})
+
+
+@dataclass(frozen=True)
+class PublishedLanguages:
+    """Languages already published for an episode that the current run does not produce.
+
+    A run for Spanish must not lose the reviewed English: publishing copies these files
+    byte for byte into the new version, keeps their per-language records (which run
+    produced them, who approved them), and the MP4/HLS are rebuilt with them included.
+    """
+
+    folder: Path  # the published version they are copied from
+    episode: str
+    entries: tuple[ManifestEntry, ...]
+    records: Mapping[str, Mapping[str, object]]  # manifest "languages", per language
+    review_json: str | None = None  # the review file of the run that produced them
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(sorted({e.language for e in self.entries if e.language}))
+
+    def track(self, language: str) -> CueTrack:
+        from localize.subtitles import read_subtitles
+
+        return read_subtitles(self.folder / f"{self.episode}.{language}.srt", language=language)
+
+    def dub(self, language: str) -> Path | None:
+        path = self.folder / f"{self.episode}.{language}.dub.m4a"
+        return path if any(e.path == path.name for e in self.entries) else None
+
+
+def published_languages(
+    out_dir: Path, *, episode: str, produced: Collection[str], drop: Collection[str] = ()
+) -> PublishedLanguages | None:
+    """What the current version of ``out_dir`` holds in languages other than ``produced``
+    (and not in ``drop``, which the manager asked to remove); None when there is none."""
+    out_dir = Path(out_dir)
+    try:
+        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    skip = set(produced) | set(drop)
+    entries = tuple(
+        ManifestEntry(**f)
+        for f in data.get("files", [])
+        if f.get("language") and f["language"] not in skip and f.get("kind") in CARRIED_KINDS
+    )
+    if not any(e.kind == "subtitles" for e in entries):
+        return None
+    kept = {e.language for e in entries}
+    records = {k: v for k, v in (data.get("languages") or {}).items() if k in kept}
+    review = out_dir / "review.json"
+    return PublishedLanguages(
+        out_dir.resolve(),
+        episode,
+        entries,
+        records,
+        review.read_text(encoding="utf-8") if review.is_file() else None,
+    )
+
 
 def publish_episode(
     out_dir: Path,
@@ -93,11 +156,15 @@ def publish_episode(
     review_json: str | None = None,
     extra_writers: tuple[ExtraWriter, ...] = (),
     extra: Mapping[str, object] | None = None,
+    languages: Mapping[str, Mapping[str, object]] | None = None,
+    carried: PublishedLanguages | None = None,
 ) -> Manifest:
     """Write subtitles (SRT + WebVTT per language), reports and a manifest; switch atomically.
 
-    ``out_dir`` becomes a symlink to ``<parent>/.versions/<name>-<content id>``. Returns
-    the manifest of what is published.
+    ``languages`` records, per language this run produced, where it came from (run,
+    review); ``carried`` are the other languages already published, kept byte for byte
+    with their records. ``out_dir`` becomes a symlink to
+    ``<parent>/.versions/<name>-<content id>``. Returns the manifest of what is published.
     """
     started = time.time()
     out_dir = Path(out_dir)
@@ -147,7 +214,14 @@ def publish_episode(
         for writer in extra_writers:
             for rel, kind, language, duration in writer(staging):
                 add(rel, kind, language, duration)
-        manifest = Manifest(series, episode, tuple(entries), dict(extra or {}))
+        records = dict(languages or {})
+        if carried is not None:
+            for entry in _carry(carried, staging):
+                add(entry.path, entry.kind, entry.language, entry.duration_ms)
+            records = {**carried.records, **records}
+        manifest = Manifest(
+            series, episode, tuple(entries), {**(extra or {}), "languages": records}
+        )
         (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
 
         final = versions / f"{out_dir.name}-{manifest.content_id}"
@@ -176,6 +250,26 @@ def publish_episode(
         shutil.rmtree(staging, ignore_errors=True)
         if lock is not None:
             os.close(lock)
+
+
+def _carry(carried: PublishedLanguages, staging: Path) -> list[ManifestEntry]:
+    """Copy the carried languages' files into ``staging``, byte for byte. The review
+    file that approved a carried language becomes ``review.<lang>.json``."""
+    copied = []
+    for entry in carried.entries:
+        target = safe_child(staging, entry.path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(safe_child(carried.folder, entry.path), target)
+        copied.append(entry)
+    have = {e.path for e in carried.entries}
+    for language in carried.languages:
+        rel = f"review.{safe_name(language, 'language tag')}.json"
+        if rel not in have and carried.review_json and carried.records.get(language, {}).get(
+            "review"
+        ):
+            (staging / rel).write_text(carried.review_json, encoding="utf-8")
+            copied.append(ManifestEntry(rel, "review", language, 0, ""))
+    return copied
 
 
 def _lock(folder: Path) -> int | None:

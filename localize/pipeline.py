@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -33,6 +34,28 @@ class SourceChoice:
     origin: str  # "ocr", "asr" or "fused"
     flags: tuple[Flag, ...] = ()
     notes: tuple[str, ...] = ()
+
+
+def choose_targets(
+    requested: Sequence[str] | None, glossary: Glossary, *, dub: Sequence[str] = ()
+) -> tuple[str, ...]:
+    """The languages a run produces: those asked for, else the glossary's ``targets``.
+
+    Checked before any stage runs: every language needs a subtitle style profile, and
+    every dub language must be one of the targets.
+    """
+    from localize.errors import LocalizeError
+
+    targets = tuple(requested) if requested else tuple(glossary.series.targets)
+    for language in targets:
+        load_style_profile(language)  # an unknown language fails now, not after translating
+    extra = [lang for lang in dub if lang not in targets]
+    if extra:
+        raise LocalizeError(
+            f"dub languages {', '.join(extra)} are not among the targets ({', '.join(targets)})",
+            "add them to the targets (--to) or dub fewer languages",
+        )
+    return targets
 
 
 def choose_source(

@@ -249,3 +249,15 @@ def test_a_failing_run_names_the_stage_and_the_error_on_stderr(
         "ep9: probe failed: cannot read ep9.mp4",
         "ep9: failed after 0:00: cannot read ep9.mp4",
     ]
+
+
+def test_a_bare_dub_option_dubs_every_target() -> None:
+    from localize.cli import _dub_languages, build_parser
+
+    def dub_of(*argv: str) -> list[str]:
+        return _dub_languages(build_parser().parse_args(["episode", "ep.mp4", *argv]))
+
+    assert dub_of("--series", "ceo-contract-bride", "--to", "en", "es", "--dub") == ["en", "es"]
+    assert dub_of("--series", "ceo-contract-bride", "--dub") == ["en"]  # the glossary's targets
+    assert dub_of("--series", "ceo-contract-bride", "--to", "en", "es", "--dub", "es") == ["es"]
+    assert dub_of("--series", "ceo-contract-bride") == []

@@ -103,3 +103,52 @@ def test_a_foreign_folder_is_never_overwritten(tmp_path: Path) -> None:
     with pytest.raises(LocalizeError, match="not created by localize"):
         _publish(out)
     assert (out / "precious.txt").read_text() == "keep me"
+
+
+ES = CueTrack("es", (Cue(0, 1200, "Hola", source="你好"), Cue(1500, 3000, "Adiós")))
+
+
+def _publish_language(out: Path, lang: str, track: CueTrack, drop: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    from localize.package import published_languages
+
+    carried = published_languages(out, episode="ep01", produced=["zh-Hans", lang], drop=drop)
+    return publish_episode(
+        out,
+        series="s",
+        episode="ep01",
+        source=ZH,
+        targets={lang: track},
+        review_json=f'{{"approved": "{lang}"}}',
+        languages={lang: {"review": {"reviewer": f"{lang}-reviewer"}}},
+        carried=carried,
+    )
+
+
+def test_adding_a_language_keeps_the_published_ones_byte_for_byte(tmp_path: Path) -> None:
+    out = tmp_path / "ep01"
+    _publish_language(out, "en", EN)
+    english = {p: (out / p).read_bytes() for p in ("ep01.en.srt", "ep01.en.vtt")}
+    review = (out / "review.json").read_text()
+
+    manifest = _publish_language(out, "es", ES)
+
+    assert {p: (out / p).read_bytes() for p in english} == english
+    assert (out / "ep01.es.srt").is_file()
+    # the English review record survives: in the manifest and as the file that approved it
+    data = json.loads((out / "manifest.json").read_text())
+    assert data["languages"]["en"]["review"] == {"reviewer": "en-reviewer"}
+    assert data["languages"]["es"]["review"] == {"reviewer": "es-reviewer"}
+    assert (out / "review.en.json").read_text() == review
+    assert {f.language for f in manifest.files} >= {"zh-Hans", "en", "es"}
+    for entry in data["files"]:  # the manifest stays true for carried files too
+        assert entry["sha256"] == hashlib.sha256((out / entry["path"]).read_bytes()).hexdigest()
+
+
+def test_a_language_is_removed_only_when_asked(tmp_path: Path) -> None:
+    out = tmp_path / "ep01"
+    _publish_language(out, "en", EN)
+    _publish_language(out, "es", ES)
+    _publish_language(out, "es", ES, drop=("en",))
+    assert not (out / "ep01.en.srt").exists()
+    assert "en" not in json.loads((out / "manifest.json").read_text())["languages"]
+    assert (out / "ep01.es.srt").is_file()

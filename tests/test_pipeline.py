@@ -89,3 +89,33 @@ def test_parallel_episodes_share_one_loaded_translator(monkeypatch: pytest.Monke
         t.join()
     assert loads == ["llm"] and got[0] is got[1]
     assert pool.translator("llm", "other") is not got[0] and loads == ["llm", "llm"]
+
+
+def _glossary_with_targets(tmp_path, targets: str):  # type: ignore[no-untyped-def]
+    from localize.glossary import load_glossary
+
+    path = tmp_path / "s.toml"
+    path.write_text(
+        f'[series]\nid = "s"\ntitle = {{ en = "S" }}\ntargets = {targets}\n', encoding="utf-8"
+    )
+    return load_glossary(path)
+
+
+def test_targets_default_to_the_glossarys_targets(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from localize.pipeline import choose_targets
+
+    glossary = _glossary_with_targets(tmp_path, '["es", "fr"]')
+    assert choose_targets(None, glossary) == ("es", "fr")
+    assert choose_targets([], glossary) == ("es", "fr")
+    assert choose_targets(["de"], glossary) == ("de",)
+
+
+def test_targets_are_checked_before_any_stage(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from localize.errors import StyleProfileError
+    from localize.pipeline import choose_targets
+
+    glossary = _glossary_with_targets(tmp_path, '["en"]')
+    with pytest.raises(StyleProfileError, match="xx"):
+        choose_targets(["en", "xx"], glossary)
+    with pytest.raises(LocalizeError, match="dub languages es are not among the targets"):
+        choose_targets(None, glossary, dub=["es"])

@@ -11,6 +11,7 @@ SQLite gives atomic writes and safe concurrent readers for parallel episodes.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import time
 import unicodedata
@@ -122,6 +123,28 @@ class TranslationMemory:
                     if s.strip() and t.strip()
                 ],
             )
+
+    def approved_digest(self, sources: list[str], target_lang: str) -> str:
+        """A fingerprint of the approved entries for ``sources`` in ``target_lang``.
+
+        Whatever caches a translation of these lines keys it on this too: a line a
+        reviewer approves after the cache was filled changes the key, so the reviewer's
+        text is never replaced by a cached machine translation.
+        """
+        keys = sorted({normalise_source(s) for s in sources if s.strip()})
+        digest = hashlib.sha256()
+        with self._connect() as db:
+            for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit
+                chunk = keys[start : start + 500]
+                rows = db.execute(
+                    "SELECT source, translation FROM tm WHERE origin='approved' AND "
+                    f"target_lang=? AND source IN ({','.join('?' * len(chunk))}) "
+                    "ORDER BY source",
+                    (target_lang, *chunk),
+                ).fetchall()
+                for source, translation in rows:
+                    digest.update(f"{source}\t{translation}\n".encode())
+        return digest.hexdigest()[:16]
 
     def count(self, origin: str | None = None) -> int:
         with self._connect() as db:

@@ -215,3 +215,68 @@ def test_captions_carry_an_episode_whose_speech_is_refused(
     assert state.is_failed()
     assert asked == [True, False]  # the series' choice reaches the recogniser
     assert not alone.exists()
+
+
+def test_a_line_approved_after_a_cached_run_wins_on_the_next_run(
+    episode: SampleEpisode, tmp_path: Path, localize_home: Path
+) -> None:
+    """Translation results are cached; a reviewer's line approved later must still win."""
+    from flows.episode import localize_episode
+
+    out = tmp_path / "out" / "ep01"
+    localize_episode(_params(episode, out, source="ocr"))
+    zh = read_subtitles(out / "episode.zh-Hans.srt")
+    first = read_subtitles(out / "episode.en.srt")
+    approved = "Mr. Gu, the contract is signed."
+    assert first.cues[2].text != approved
+    memory = TranslationMemory(localize_home / "memory" / "ceo-contract-bride.sqlite")
+    memory.approve([(zh.cues[2].text, approved)], "en", who="Lin", episode="episode")
+
+    again = localize_episode(_params(episode, out, source="ocr"), return_state=True)
+    states = _task_states(again.state_details.flow_run_id)
+    assert states["translate episode to en"] == "Completed"  # not served from the cache
+    en = read_subtitles(out / "episode.en.srt")
+    assert en.cues[2].text.replace("\n", " ") == approved
+    assert [c.text for i, c in enumerate(en.cues) if i != 2] == [
+        c.text for i, c in enumerate(first.cues) if i != 2
+    ]
+
+
+def test_adding_a_language_keeps_the_reviewed_one_and_rebuilds_the_mp4(
+    episode: SampleEpisode, tmp_path: Path, localize_home: Path
+) -> None:
+    import subprocess
+
+    from flows.episode import localize_episode
+
+    out = tmp_path / "out" / "ep01"
+    localize_episode(_params(episode, out, source="ocr", targets=["en"]))
+    english = (out / "episode.en.srt").read_bytes()
+
+    localize_episode(_params(episode, out, source="ocr", targets=["es"]))
+    assert (out / "episode.en.srt").read_bytes() == english
+    assert (out / "episode.es.srt").is_file()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["languages"]) == {"en", "es"}
+    streams = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-show_entries",
+            "stream_tags=language",
+            "-of",
+            "json",
+            str(out / "episode.mp4"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    languages = {s.get("tags", {}).get("language") for s in json.loads(streams)["streams"]}
+    assert {"eng", "spa"} <= languages
+    master = (out / "hls" / "master.m3u8").read_text()
+    assert 'LANGUAGE="en"' in master and 'LANGUAGE="es"' in master
+
+    localize_episode(_params(episode, out, source="ocr", targets=["es"], drop_languages=["en"]))
+    assert not (out / "episode.en.srt").exists()
