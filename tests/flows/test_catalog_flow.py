@@ -103,3 +103,22 @@ def test_a_crashed_run_resumes_without_redoing_finished_episodes(
     after = read_manifest(out / "ceo" / "ep1")
     assert after is not None and manifest_id(after) == manifest_id(first)
     assert (out / "ceo" / "ep1").resolve() == published
+
+
+def test_a_run_for_another_language_keeps_the_published_one_done(
+    clips: dict[str, Path], tmp_path: Path, localize_home: Path
+) -> None:
+    root = make_catalog(tmp_path / "catalog", {"ep1": clips["short"]})
+    out = tmp_path / "out"
+    _run(root, out)
+    english = (out / "ceo" / "ep1" / "ep1.en.srt").read_bytes()
+
+    added = _run(root, out, targets=["es"])
+    assert added.processed == ["ceo/ep1"]
+    assert (out / "ceo" / "ep1" / "ep1.en.srt").read_bytes() == english
+
+    # the next (nightly) run for the series' targets finds English still done
+    nightly = _run(root, out)
+    assert nightly.processed == [] and nightly.skipped == ["ceo/ep1"]
+    plans, _ = plan(discover(root), CatalogState.load(out), out, {"mt_backend": "fake"})
+    assert [(s.language, s.status) for s in plans[0].languages] == [("en", "done")]
