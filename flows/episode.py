@@ -44,7 +44,7 @@ from localize.review import (
 )
 from localize.segment import load_style_profile
 from localize.translate.enforce import LineOutcome, translate_cues
-from localize.translate.memory import TranslationMemory
+from localize.translate.memory import TranslationMemory, series_memory_path
 
 CACHE = INPUTS + TASK_SOURCE
 #: how many "request changes" rounds before the run stops asking
@@ -204,10 +204,6 @@ def translate_task(
         flagged,
     )
     return track, outcomes
-
-
-def series_memory_path(series_id: str) -> Path:
-    return localize_home() / "memory" / f"{series_id}.sqlite"
 
 
 @task(name="qc", task_run_name="qc {episode}")

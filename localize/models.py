@@ -47,6 +47,19 @@ def localize_home() -> Path:
     return base / "localize"
 
 
+def localize_data() -> Path:
+    """Root of the state a team must keep: series translation memories (the reviewed
+    lines). Not a cache: cache cleaners must not delete it, and a team points
+    ``LOCALIZE_DATA`` at shared storage so every worker sees the lines approved on the
+    server. Default ``$XDG_DATA_HOME/localize`` (``~/.local/share/localize``)."""
+    env = os.environ.get("LOCALIZE_DATA")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "localize"
+
+
 @dataclass(frozen=True)
 class WheelMember:
     """One file inside a wheel on PyPI."""

@@ -10,6 +10,11 @@ import pytest
 # Prefect stays offline and quiet in tests; set before any test imports prefect
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# series state (translation memories) of tests never lands in the user's data directory
+if "LOCALIZE_DATA" not in os.environ:
+    import tempfile
+
+    os.environ["LOCALIZE_DATA"] = tempfile.mkdtemp(prefix="localize-test-data-")
 
 from localize.sample import SampleEpisode, build_sample_episode
 

@@ -12,6 +12,8 @@ SQLite gives atomic writes and safe concurrent readers for parallel episodes.
 from __future__ import annotations
 
 import hashlib
+import logging
+import shutil
 import sqlite3
 import time
 import unicodedata
@@ -21,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localize.errors import LocalizeError
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tm (
@@ -36,6 +40,29 @@ CREATE TABLE IF NOT EXISTS tm (
     PRIMARY KEY (source, target_lang, origin, model_id, glossary)
 );
 """
+
+
+def series_memory_path(series_id: str) -> Path:
+    """The series' memory under the data directory (``LOCALIZE_DATA``).
+
+    Memories used to live in the cache (``LOCALIZE_HOME/memory``), where a cache cleaner
+    could delete reviewed work: one found there is moved here the first time it is used.
+    """
+    from localize.models import localize_data, localize_home
+    from localize.paths import safe_name
+
+    path = localize_data() / "series" / safe_name(series_id, "series id") / "memory.sqlite"
+    legacy = localize_home() / "memory" / f"{series_id}.sqlite"
+    if legacy.is_file() and not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(legacy) as old:  # folds the WAL in: one complete file
+            old.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        old.close()
+        shutil.move(legacy, path)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{legacy}{suffix}").unlink(missing_ok=True)
+        log.warning("moved the translation memory %s to %s (LOCALIZE_DATA)", legacy, path)
+    return path
 
 
 def normalise_source(text: str) -> str:

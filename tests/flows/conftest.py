@@ -31,4 +31,5 @@ def localize_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home.mkdir()
     (home / "models").symlink_to(models, target_is_directory=True)
     monkeypatch.setenv("LOCALIZE_HOME", str(home))
+    monkeypatch.setenv("LOCALIZE_DATA", str(home / "data"))  # translation memories
     return home

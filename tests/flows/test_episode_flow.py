@@ -12,7 +12,7 @@ import pytest
 
 from localize.sample import SampleEpisode
 from localize.subtitles import read_subtitles
-from localize.translate.memory import TranslationMemory
+from localize.translate.memory import TranslationMemory, series_memory_path
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("prefect_server")]
 
@@ -170,7 +170,7 @@ def test_review_pause_resume_with_edits(
     assert manifest["review"]["reviewer"] == "ana" and manifest["review"]["edits"] == 1
     assert set(manifest["qc"]) == {"ok", "errors", "warnings", "cues"}
     assert review[-1]["edits"][0]["after"] == "Mr. Gu, Miss Lin is here."
-    memory = TranslationMemory(localize_home / "memory" / "ceo-contract-bride.sqlite")
+    memory = TranslationMemory(series_memory_path("ceo-contract-bride"))
     zh = read_subtitles(out / "episode.zh-Hans.srt")
     hit = memory.lookup(zh.cues[0].text, "en")
     assert hit is not None and hit.origin == "approved"
@@ -229,7 +229,7 @@ def test_a_line_approved_after_a_cached_run_wins_on_the_next_run(
     first = read_subtitles(out / "episode.en.srt")
     approved = "Mr. Gu, the contract is signed."
     assert first.cues[2].text != approved
-    memory = TranslationMemory(localize_home / "memory" / "ceo-contract-bride.sqlite")
+    memory = TranslationMemory(series_memory_path("ceo-contract-bride"))
     memory.approve([(zh.cues[2].text, approved)], "en", who="Lin", episode="episode")
 
     again = localize_episode(_params(episode, out, source="ocr"), return_state=True)
