@@ -210,8 +210,59 @@ def _cmd_glossary(args: argparse.Namespace) -> int:
         return 0
     glossary = _load_glossary(args.file)
     assert glossary is not None
+    if args.glossary_cmd == "export":
+        from localize.exchange import glossary_to_csv, glossary_to_tbx
+
+        body = glossary_to_csv(glossary) if args.format == "csv" else glossary_to_tbx(glossary)
+        Path(args.out).write_text(body, encoding="utf-8")
+        print(f"wrote {len(glossary.entries)} entries of {glossary.series.id} to {args.out}")
+        return 0
     print(f"{args.file}: ok ({len(glossary.entries)} entries, version {glossary.version})")
     return 0
+
+
+def _cmd_memory(args: argparse.Namespace) -> int:
+    from flows.episode import resolve_glossary_path
+    from localize.exchange import (
+        MemoryUnit,
+        canonical_language,
+        memory_from_tmx,
+        memory_to_tmx,
+    )
+    from localize.glossary import load_glossary
+    from localize.translate.memory import TranslationMemory, series_memory_path
+
+    series = load_glossary(resolve_glossary_path(args.series)).series
+    memory = TranslationMemory(series_memory_path(series.id))
+    if args.memory_cmd == "export":
+        rows = memory.rows(None if args.all else "approved")
+        units = [MemoryUnit(src, lang, text, origin, who, at) for src, lang, origin, text, who,
+                 at in rows]  # fmt: skip
+        Path(args.out).write_text(
+            memory_to_tmx(units, source_lang=series.source_language), encoding="utf-8"
+        )
+        print(f"wrote {len(units)} translation units of {series.id} to {args.out}")
+        return 0
+    units = memory_from_tmx(_read_text(Path(args.file)), source_lang=series.source_language)
+    approved = [u for u in units if u.origin == "approved"]
+    by_lang_who: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for unit in approved:
+        key = (canonical_language(unit.target_lang), args.reviewer or unit.who or "tmx import")
+        by_lang_who.setdefault(key, []).append((unit.source, unit.translation))
+    for (lang, who), pairs in by_lang_who.items():
+        memory.approve(pairs, lang, who=who)
+    languages = sorted({lang for lang, _ in by_lang_who})
+    print(
+        f"imported {len(approved)} reviewed lines into {series.id} ({', '.join(languages)}); "
+        f"{len(units) - len(approved)} machine lines skipped"
+    )
+    return 0
+
+
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise LocalizeError(f"input file not found: {path}", "check the path")
+    return path.read_text(encoding="utf-8-sig")
 
 
 def _prefect_env() -> None:
@@ -605,7 +656,26 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--to", nargs="+", default=["en"], metavar="LANG")
     g.add_argument("--out", required=True, help="glossary file to write (.toml)")
     g.add_argument("--force", action="store_true", help="replace an existing file")
+    e = gsub.add_parser("export", help="write a glossary as CSV or TBX (vendors' term bases)")
+    e.add_argument("file", help="glossary file (.toml)")
+    e.add_argument("--format", choices=["csv", "tbx"], required=True)
+    e.add_argument("--out", required=True, help="file to write")
     p.set_defaults(handler=_cmd_glossary)
+
+    p = sub.add_parser("memory", help="export or import a series' translation memory (TMX)")
+    msub = p.add_subparsers(dest="memory_cmd", required=True, metavar="ACTION")
+    x = msub.add_parser("export", help="write the series' memory as TMX 1.4b")
+    x.add_argument("--series", required=True, help="glossary name in glossaries/ or a path")
+    x.add_argument("--format", choices=["tmx"], default="tmx")
+    x.add_argument(
+        "--all", action="store_true", help="machine translations too (default: reviewed only)"
+    )
+    x.add_argument("--out", required=True, help="file to write (.tmx)")
+    i = msub.add_parser("import", help="add a vendor's TMX to the memory as reviewed lines")
+    i.add_argument("file", help="TMX file")
+    i.add_argument("--series", required=True, help="glossary name in glossaries/ or a path")
+    i.add_argument("--reviewer", default="", help="recorded as the approver (default: TMX's)")
+    p.set_defaults(handler=_cmd_memory)
 
     p = sub.add_parser("catalog", help="status of a catalog of series, or localize what changed")
     csub = p.add_subparsers(dest="catalog_cmd", required=True, metavar="ACTION")

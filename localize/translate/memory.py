@@ -173,6 +173,20 @@ class TranslationMemory:
                     digest.update(f"{source}\t{translation}\n".encode())
         return digest.hexdigest()[:16]
 
+    def rows(self, origin: str | None = None) -> list[tuple[str, str, str, str, str, float]]:
+        """Every entry as (source, target_lang, origin, translation, who, updated_at),
+        approved first, for export. ``origin`` keeps only "approved" or "machine"."""
+        where, args = ("WHERE origin=?", (origin,)) if origin else ("", ())
+        with self._connect() as db:
+            return [
+                (str(a), str(b), str(c), str(d), str(e), float(f))
+                for a, b, c, d, e, f in db.execute(
+                    "SELECT source, target_lang, origin, translation, who, updated_at FROM tm "
+                    f"{where} ORDER BY origin='approved' DESC, source, target_lang",
+                    args,
+                )
+            ]
+
     def count(self, origin: str | None = None) -> int:
         with self._connect() as db:
             if origin is None:
