@@ -52,6 +52,9 @@ GUIDANCE: dict[str, str] = {
     "`localize models fetch --force NAME`; nothing half-verified is ever used.",
     "SubtitleFormatError": "The message names the file and line. Open it in a text editor; "
     "SRT and WebVTT are accepted, in UTF-8, UTF-16 or GB18030.",
+    "ExchangeFormatError": "A file from another tool (a vendor's TMX) could not be read. "
+    "Export it again as TMX 1.4 in UTF-8; `localize memory import` takes the units whose "
+    "source language matches the series'.",
     "GlossaryError": "The message names the glossary file and line; `localize glossary "
     "check FILE` lists every problem at once. The format is in glossaries/README.md.",
     "StyleProfileError": "Style profiles are data in localize/data/style_profiles.toml; "
