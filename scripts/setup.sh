@@ -55,11 +55,20 @@ if [ ! -x .venv/bin/python ]; then
 fi
 pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
 
-# torch first and pinned: the CPU build (any other torch request would pull a multi-GB
-# CUDA build). It is only needed to convert transformers checkpoints to CTranslate2.
+# torch first and pinned: the CPU build. PyPI's Linux torch is the multi-GB CUDA build, so
+# the CPU wheel comes from a local wheelhouse when pip's find-links has one (offline
+# machines, CI images), else from PyTorch's CPU index as PyTorch documents it
+# (LOCALIZE_TORCH_INDEX overrides, e.g. a mirror). Only needed to convert transformers
+# checkpoints to CTranslate2 and for the transformers reference MT path.
+torch_spec="torch==2.13.0"
 if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
   say "installing torch (CPU build)"
-  "${pip[@]}" install "torch==2.13.0"
+  if "${pip[@]}" install --no-index --no-deps "$torch_spec" 2>/dev/null; then
+    "${pip[@]}" install "$torch_spec"  # its dependencies; the local torch stays
+  else
+    "${pip[@]}" install "$torch_spec" \
+      --index-url "${LOCALIZE_TORCH_INDEX:-https://download.pytorch.org/whl/cpu}"
+  fi
 fi
 
 extras="torch"
