@@ -508,6 +508,20 @@ def _review_description(episode: str, targets: list[str], report: QCReport, erro
     return "\n".join(lines)
 
 
+def _run_address() -> str:
+    """Where a translator finds this run: its page in the Prefect UI when the UI's
+    address is known, else its name."""
+    from prefect.settings import PREFECT_UI_URL
+
+    run = getattr(get_run_context(), "flow_run", None)
+    if run is None:
+        return "the paused run in the Prefect UI"
+    ui = PREFECT_UI_URL.value()
+    if ui:
+        return f"{ui.rstrip('/')}/runs/flow-run/{run.id} (the run '{run.name}')"
+    return f"the run '{run.name}' in the Prefect UI"
+
+
 def _in_deployment() -> bool:
     ctx = get_run_context()
     flow_run = getattr(ctx, "flow_run", None)
@@ -537,7 +551,6 @@ def run_review(
         publish_draft(episode, source, targets, report, round_)
         form = ReviewInput.with_initial_data(
             description=_review_description(episode, list(targets), report, error),
-            decision="approve",
         )
         key = f"review-{attempt}"
         if _in_deployment():
@@ -699,9 +712,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
             )
 
         with progress.stage("review", job=job):
-            run = getattr(get_run_context(), "flow_run", None)
-            where = f"the run '{run.name}'" if run else "the paused run"
-            progress.note(f"waiting for a translator: open {where} in the Prefect UI", job=job)
+            progress.note(f"waiting for a translator: open {_run_address()}", job=job)
             targets, report, history = run_review(
                 episode, source, targets, report, params, requalify
             )

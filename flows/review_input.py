@@ -14,8 +14,8 @@ class ReviewInput(RunInput):
     # validate_default: untouched defaults come back validated (see shared PREFECT notes)
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
+    # no default: a translator who only meant to look must not publish by pressing Submit
     decision: Literal["approve", "request changes", "reject"] = Field(
-        default="approve",
         description="approve: publish. request changes: apply the edits and show the "
         "draft again. reject: publish nothing.",
     )

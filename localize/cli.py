@@ -427,6 +427,15 @@ def _cmd_episode(args: argparse.Namespace) -> int:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         print(f"error: invalid options: {problems}", file=sys.stderr)
         return 2
+    if params.review and not os.environ.get("PREFECT_API_URL"):
+        # a temporary server has no UI a translator could open: the run would wait
+        # for days with nobody able to answer
+        raise LocalizeError(
+            "a run with review needs a Prefect UI the translator can open, and this "
+            "command would run on a temporary server that has none",
+            "start `localize serve` and run with PREFECT_API_URL=http://127.0.0.1:4200/api "
+            "(the run's address is printed when it pauses), or pass --no-review",
+        )
     started = time.monotonic()
     with _progress_display():
         _starting(Path(args.video).stem)

@@ -261,3 +261,16 @@ def test_a_bare_dub_option_dubs_every_target() -> None:
     assert dub_of("--series", "ceo-contract-bride", "--dub") == ["en"]  # the glossary's targets
     assert dub_of("--series", "ceo-contract-bride", "--to", "en", "es", "--dub", "es") == ["es"]
     assert dub_of("--series", "ceo-contract-bride") == []
+
+
+def test_a_review_run_without_a_ui_to_open_refuses_to_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It used to pause on a temporary server nobody could open, for up to 72 hours."""
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    out = tmp_path / "out"
+    argv = ["episode", str(tmp_path / "ep.mp4"), "--series", "ceo-contract-bride"]
+    assert main([*argv, "--out", str(out)]) != 0
+    err = capsys.readouterr().err
+    assert "review needs a Prefect UI" in err and "localize serve" in err and "--no-review" in err
+    assert not out.exists()

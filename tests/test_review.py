@@ -53,3 +53,16 @@ def test_record_says_who_when_and_what() -> None:
     assert record.reviewer == "Ana" and record.at.endswith("+00:00")
     with pytest.raises(ReviewInputError, match="unknown decision"):
         make_record("maybe", "Ana", "", 1, ())
+
+
+def test_the_review_form_has_no_default_decision() -> None:
+    """Submitting the form untouched must not publish: the translator picks a decision."""
+    from pydantic import ValidationError
+
+    from flows.review_input import ReviewInput
+
+    with pytest.raises(ValidationError, match="decision"):
+        ReviewInput(reviewer="Ana", edits="")
+    schema = ReviewInput.model_json_schema()
+    assert "decision" in schema["required"]
+    assert "default" not in schema["properties"]["decision"]
