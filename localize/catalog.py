@@ -33,6 +33,7 @@ from localize.errors import LocalizeError
 from localize.models import sha256_file
 from localize.package import sweep_unpublished
 from localize.paths import UnsafePathError, is_within
+from localize.settings import DEFAULT_RUN, RUN_KEYS, check_run_settings
 
 GLOSSARY_FILE = "glossary.toml"
 SETTINGS_FILE = "series.toml"
@@ -45,18 +46,6 @@ OWNER_FILE = "lock.owner"
 #: Prefect result storage (cached stage results) of a catalog: on the same shared storage
 #: as the outputs, so every worker and the flow agree
 RESULTS_DIR = "results"
-#: run settings a series.toml may set in its [run] table
-RUN_KEYS = (
-    "targets",
-    "dub",
-    "source",
-    "asr_model",
-    "mt_backend",
-    "mt_model",
-    "tts",
-    "caption_band",
-    "language_check",
-)
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 # statuses of one episode in one language
@@ -179,8 +168,13 @@ def load_settings(path: Path) -> dict[str, Any]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise CatalogError(f"cannot read {path}: {exc}", "fix the TOML syntax") from None
     run = data.get("run", {})
+    if not isinstance(run, dict):
+        raise CatalogError(
+            f"{path}: run = {run!r} is not a table",
+            f"write a [run] table with any of: {', '.join(RUN_KEYS)}",
+        )
     extra = sorted(set(data) - {"run"}) + sorted(set(run) - set(RUN_KEYS))
-    if not isinstance(run, dict) or extra:
+    if extra:
         raise CatalogError(
             f"{path}: unknown settings {extra}",
             f"series.toml holds a [run] table with any of: {', '.join(RUN_KEYS)}",
@@ -535,25 +529,12 @@ def format_table(rows: Iterable[LanguageStatus]) -> str:
 
 
 # ----------------------------------------------------------------------------- plan
-#: the episode flow's defaults (tests keep them equal to flows.params.EpisodeParams)
-DEFAULT_RUN: dict[str, Any] = {
-    "targets": ["en"],
-    "dub": [],
-    "source": "fused",
-    "asr_model": "whisper-base",
-    "mt_backend": "llm",
-    "mt_model": "qwen2.5-coder-1.5b-instruct",
-    "tts": "auto",
-    "caption_band": None,
-    "language_check": True,
-}
-
-
 def run_settings(series: Series, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Defaults, then the series' [run] table, then the run's overrides (None = unset)."""
+    """Defaults, then the series' [run] table, then the run's overrides (None = unset),
+    checked by the episode flow's rules (:class:`localize.settings.SettingsError`)."""
     settings = {**DEFAULT_RUN, **series.settings}
     settings.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    return settings
+    return check_run_settings(settings, str(series.folder / SETTINGS_FILE))
 
 
 @dataclass(frozen=True)
@@ -592,7 +573,11 @@ def plan(
         except LocalizeError as exc:
             rejected.append(Rejected(str(series.glossary), exc.message))
             continue
-        settings = run_settings(series, overrides)
+        try:
+            settings = run_settings(series, overrides)
+        except LocalizeError as exc:  # one bad series.toml: the other series still run
+            rejected.append(Rejected(str(series.folder / SETTINGS_FILE), exc.message))
+            continue
         for episode in series.episodes:
             out_dir = inside(Path(out_root), episode.series, episode.name)
             digest = state.content_hash(episode.video)

@@ -11,7 +11,6 @@ import pytest
 
 from localize.catalog import (
     CHANGED,
-    DEFAULT_RUN,
     DONE,
     FAILED,
     NEW,
@@ -50,14 +49,6 @@ def _publish(out_dir: Path, episode: str, langs: list[str]) -> str:
     manifest = {"series": "s", "episode": episode, "files": files}
     (out_dir / "manifest.json").write_text(json.dumps(manifest))
     return manifest_id(manifest)
-
-
-def test_defaults_match_the_episode_flow() -> None:
-    from flows.params import EpisodeParams
-
-    fields = EpisodeParams.model_fields
-    for key, value in DEFAULT_RUN.items():
-        assert fields[key].default == value, key
 
 
 def test_natural_order() -> None:
@@ -120,6 +111,45 @@ def test_unknown_settings_reject_the_series(tmp_path: Path) -> None:
     catalog = discover(root)
     assert catalog.series == ()
     assert "unknown settings ['target']" in catalog.rejected[0].reason
+
+
+@pytest.mark.parametrize(
+    ("settings", "why"),
+    [
+        ("run = 5\n", "not a table"),
+        ("[run]\ndub = true\n", "dub: Input should be a valid list"),
+        ('[run]\ntargets = ["xx"]\n', "targets.0: Input should be 'en'"),
+        ('[run]\ndub = ["es"]\n', "dub languages ['es'] must also be in targets"),
+        ('[run]\nmt_backend = "gpt"\n', "mt_backend: Input should be 'llm'"),
+        ('[run]\ncaption_band = "0.9,0.1"\n', "caption_band"),
+    ],
+)
+def test_a_bad_series_toml_rejects_that_series_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], settings: str, why: str
+) -> None:
+    root = tmp_path / "catalog"
+    _series(root, "bad", ["ep1.mp4"], settings=settings)
+    _series(root, "good", ["ep1.mp4"], settings='[run]\ntargets = ["en", "es"]\n')
+    out = tmp_path / "out"
+    plans, rejected = plan(discover(root), CatalogState.load(out), out)
+    assert [p.episode.key for p in plans] == ["good/ep1"]
+    assert [Path(r.path).relative_to(root).as_posix() for r in rejected] == ["bad/series.toml"]
+    assert why in rejected[0].reason
+    assert main(["catalog", "status", str(root), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert f"rejected {root / 'bad' / 'series.toml'}: " in text
+    assert why in text
+    assert ["good", "ep1", "es", "new"] in [line.split() for line in text.splitlines()]
+
+
+def test_run_overrides_are_checked_with_the_series_settings(tmp_path: Path) -> None:
+    root = tmp_path / "catalog"
+    _series(root, "s", ["ep1.mp4"], settings='[run]\ntargets = ["en", "es"]\ndub = ["es"]\n')
+    out = tmp_path / "out"
+    plans, rejected = plan(discover(root), CatalogState.load(out), out)
+    assert plans[0].settings["dub"] == ["es"] and not rejected
+    plans, rejected = plan(discover(root), CatalogState.load(out), out, {"targets": ["en"]})
+    assert plans == [] and "must also be in targets" in rejected[0].reason
 
 
 def test_hashes_are_cached_by_size_and_mtime(tmp_path: Path) -> None:
