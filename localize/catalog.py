@@ -22,7 +22,7 @@ import os
 import re
 import socket
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -54,6 +54,12 @@ DONE = "done"
 CHANGED = "changed"
 FAILED = "failed"
 REVIEW = "waiting-for-review"
+#: recorded as waiting for a review, but the run that waited has ended: run it again
+INTERRUPTED = "interrupted"
+
+#: given the flow run id recorded with a waiting-for-review entry, why that run can no
+#: longer deliver the review ("" while it still can)
+StaleReview = Callable[[str], str]
 
 
 class CatalogError(LocalizeError):
@@ -296,7 +302,9 @@ class CatalogState:
         manifest: str = "",
         seconds: float | None = None,
         worker: str = "",
+        run: str = "",
     ) -> None:
+        """``run``: the id of the flow run that will record the outcome (for a review)."""
         entry = self.episodes.setdefault(episode.key, {})
         for lang in languages:
             entry[lang] = {
@@ -306,6 +314,7 @@ class CatalogState:
                 "manifest": manifest,
                 "seconds": seconds,
                 "worker": worker,
+                "run": run,
                 "updated": _now(),
             }
 
@@ -457,6 +466,12 @@ def sweep_stale(out_root: Path) -> list[str]:
     return removed
 
 
+def review_ended(_run: str) -> str:
+    """A :data:`StaleReview` for a caller holding :func:`state_lock`: a catalog run holds
+    that lock while it waits for its reviews, so none of them is awaited any more."""
+    return "the catalog run that waited for this review has ended; it runs again"
+
+
 @dataclass(frozen=True)
 class LanguageStatus:
     episode: Episode
@@ -466,7 +481,7 @@ class LanguageStatus:
 
     @property
     def needs_run(self) -> bool:
-        return self.status in (NEW, CHANGED, FAILED)
+        return self.status in (NEW, CHANGED, FAILED, INTERRUPTED)
 
 
 _LABELS = {
@@ -489,8 +504,10 @@ def language_status(
     language: str,
     current: Mapping[str, Any],
     out_dir: Path,
+    stale_review: StaleReview | None = None,
 ) -> LanguageStatus:
-    """new / done / changed (what) / failed (last error) / waiting-for-review."""
+    """new / done / changed (what) / failed (last error) / waiting-for-review, or
+    interrupted when ``stale_review`` says the run that waited for the review is gone."""
     record = state.episodes.get(episode.key, {}).get(language)
     if record is None:
         return LanguageStatus(episode, language, NEW)
@@ -504,6 +521,9 @@ def language_status(
     if status == FAILED:
         return LanguageStatus(episode, language, FAILED, str(record.get("error", "")))
     if status == REVIEW:
+        gone = stale_review(str(record.get("run") or "")) if stale_review else ""
+        if gone:
+            return LanguageStatus(episode, language, INTERRUPTED, gone)
         return LanguageStatus(episode, language, REVIEW, str(record.get("error", "")))
     manifest = read_manifest(out_dir)
     if manifest is None:
@@ -560,9 +580,12 @@ def plan(
     state: CatalogState,
     out_root: Path,
     overrides: Mapping[str, Any] | None = None,
+    *,
+    stale_review: StaleReview | None = None,
 ) -> tuple[list[EpisodePlan], list[Rejected]]:
-    """Every episode with its per-language status. Series whose glossary does not load
-    are returned as rejected (with the glossary's own error)."""
+    """Every episode with its per-language status. Series whose glossary or settings do
+    not load are returned as rejected (with the reason). ``stale_review`` decides whether
+    a waiting-for-review entry is still awaited (see :func:`review_ended`)."""
     from localize.glossary import load_glossary
 
     plans: list[EpisodePlan] = []
@@ -588,6 +611,7 @@ def plan(
                     lang,
                     fingerprint(digest, version, settings, lang),
                     out_dir,
+                    stale_review,
                 )
                 for lang in settings["targets"]
             )

@@ -385,12 +385,15 @@ def _cmd_episode(args: argparse.Namespace) -> int:
 
 def _cmd_catalog(args: argparse.Namespace) -> int:
     from localize.catalog import (
+        CatalogBusyError,
         CatalogState,
         default_out,
         discover,
         format_table,
         plan,
+        review_ended,
         save_hash_cache,
+        state_lock,
     )
 
     root = Path(args.dir)
@@ -429,7 +432,11 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
         return 1 if result.failed else 0
     state = CatalogState.load(out)
     overrides = {"targets": args.to, "mt_backend": args.mt_backend}
-    plans, rejected = plan(discover(root), state, out, overrides)
+    try:
+        with state_lock(out, wait=0):  # no run is active: the reviews it waited for are over
+            plans, rejected = plan(discover(root), state, out, overrides, stale_review=review_ended)
+    except CatalogBusyError:  # a run is active: it may still be waiting for its reviews
+        plans, rejected = plan(discover(root), state, out, overrides)
     # keeps the hash cache (the next status or run does not re-read videos), unless a
     # run holds the state: then writing back what was read could undo its records
     save_hash_cache(state, out)

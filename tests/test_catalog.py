@@ -13,6 +13,7 @@ from localize.catalog import (
     CHANGED,
     DONE,
     FAILED,
+    INTERRUPTED,
     NEW,
     REVIEW,
     CatalogState,
@@ -23,6 +24,8 @@ from localize.catalog import (
     inside,
     natural_key,
     plan,
+    review_ended,
+    state_lock,
 )
 from localize.cli import main
 
@@ -215,6 +218,32 @@ def test_status_new_done_changed_failed_review(tmp_path: Path) -> None:
     # the published output disappears: changed
     (ep1.out_dir / "manifest.json").unlink()
     assert statuses()[("ep1", "es")] == (CHANGED, "published output is missing")
+
+
+def test_a_review_whose_run_has_ended_is_run_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "catalog"
+    _series(root, "s", ["ep1.mp4"])
+    out = tmp_path / "out"
+    state = CatalogState.load(out)
+    (ep1,), _ = plan(discover(root), state, out)
+    state.record(ep1.episode, ["en"], REVIEW, ep1.fingerprint("en"), run="run-1")
+    state.save()
+    args = ["catalog", "status", str(root), "--out", str(out)]
+
+    def status() -> list[str]:
+        assert main(args) == 0
+        return capsys.readouterr().out.splitlines()[1].split()[:4]
+
+    # a catalog run holds the output folder: it may still be waiting for the review
+    with state_lock(out):
+        assert status() == ["s", "ep1", "en", REVIEW]
+    # no run holds it (the run was killed): the review will never come
+    assert status() == ["s", "ep1", "en", INTERRUPTED]
+    (again,), _ = plan(discover(root), CatalogState.load(out), out, stale_review=review_ended)
+    assert again.languages[0].status == INTERRUPTED and again.needs_run
+    assert "has ended" in again.languages[0].detail
 
 
 def test_table_and_cli_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
