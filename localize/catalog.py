@@ -46,7 +46,7 @@ OWNER_FILE = "lock.owner"
 #: Prefect result storage (cached stage results) of a catalog: on the same shared storage
 #: as the outputs, so every worker and the flow agree
 RESULTS_DIR = "results"
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # fullmatch: "$" lets "x\n" in
 
 # statuses of one episode in one language
 NEW = "new"
@@ -84,7 +84,7 @@ def check_name(name: str, what: str) -> str:
             f"unsafe {what} {name!r}: {reason}",
             "names become output folders; use letters, digits, '.', '_' and '-' only",
         )
-    if not _SAFE_NAME.match(name):
+    if not _SAFE_NAME.fullmatch(name):
         raise UnsafeNameError(
             f"unsafe {what} {name!r}: only letters, digits, '.', '_' and '-' are allowed, "
             "starting with a letter or digit",

@@ -169,3 +169,14 @@ def test_local_server_binds_to_localhost_by_default(
         pass
     args = launched[0]
     assert args[args.index("--host") + 1] == "127.0.0.1"
+
+
+def test_names_ending_in_a_newline_are_refused() -> None:
+    """Name patterns once ended in "$", which also matches before a final newline."""
+    from localize.catalog import UnsafeNameError, check_name
+    from localize.glossary import is_language_code
+
+    with pytest.raises(UnsafeNameError, match="only letters"):
+        check_name("ep1\n", "episode name")
+    assert check_name("ep1", "episode name") == "ep1"
+    assert not is_language_code("en\n") and is_language_code("en")
