@@ -372,8 +372,9 @@ def _cmd_episode(args: argparse.Namespace) -> int:
             language_check=not args.no_language_check,
         )
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        print(f"error: invalid options: {problems}", file=sys.stderr)
+        from localize.settings import describe
+
+        print(f"error: invalid options: {describe(exc)}", file=sys.stderr)
         return 2
     started = time.monotonic()
     with _progress_display():

@@ -148,11 +148,15 @@ def check_run_settings(settings: Mapping[str, Any], where: str) -> dict[str, Any
     try:
         params = EpisodeParams(video="-", series="-", **settings)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
         raise SettingsError(
-            f"{where}: invalid settings: {problems}",
+            f"{where}: invalid settings: {describe(exc)}",
             "fix these keys (docs/catalog.md lists each with its values)",
         ) from None
     return {key: getattr(params, key) for key in RUN_KEYS if key in settings}
+
+
+def describe(exc: ValidationError) -> str:
+    """pydantic's errors on one line: ``dub: Input should be a valid list; ...``."""
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+    )
