@@ -12,6 +12,7 @@ cheap. A summary artifact lists what was processed, skipped and failed.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import time
@@ -22,6 +23,7 @@ from typing import Any, Literal
 from prefect import flow, get_run_logger, tags, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.futures import PrefectFuture, wait
+from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.catalog_progress import CatalogProgress
@@ -115,6 +117,32 @@ def stage_times(flow_run_id: Any) -> dict[str, float]:
         stage = run.name.split(" ", 1)[0]
         times[stage] = round(times.get(stage, 0.0) + run.total_run_time.total_seconds(), 2)
     return times
+
+
+def review_gone(run: str, current: str) -> str:
+    """Why the flow run recorded as waiting for a review will never record its outcome
+    ("" when it is this run). Called by a catalog run holding the state lock: the run
+    that recorded the review held it too, so its process has ended whatever the server
+    says; the server's word only makes the reason precise."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    if run == current:
+        return ""
+    try:
+        with get_client(sync_client=True) as client:
+            found = client.read_flow_run(UUID(run))
+    except (ObjectNotFound, ValueError):  # server wiped, or recorded before ids were
+        return f"the run that waited for this review ({run or 'unknown'}) no longer exists"
+    what = f"the run that waited for this review ({found.name})"
+    if found.state is None or found.state.is_final():
+        return f"{what} has ended ({found.state.name if found.state else 'no state'})"
+    return (
+        f"{what} is marked {found.state.name} but its process has ended "
+        "(it no longer holds the catalog lock)"
+    )
 
 
 def save_result_storage(spec: str) -> str:
@@ -307,7 +335,8 @@ def localize_catalog(
             logger.warning("removed %s, left half-written by an interrupted run", stale)
         state = CatalogState.load(out_root)
         overrides = {"targets": targets, "mt_backend": mt_backend, "source": source}
-        plans, rejected = plan(discover(root), state, out_root, overrides)
+        gone = functools.partial(review_gone, current=str(flow_run.id))
+        plans, rejected = plan(discover(root), state, out_root, overrides, stale_review=gone)
         state.save()  # keep the hash cache even if the run stops early
         for r in rejected:
             logger.warning("rejected %s: %s", r.path, r.reason)
@@ -362,13 +391,15 @@ def run_episodes(
     pending: dict[PrefectFuture[EpisodeOutcome], EpisodePlan] = {}
     queue = list(todo)
     tracker = CatalogProgress(len(todo))  # the UI's progress artifact and the CLI's bars
+    this_run = str(flow_run.id)  # recorded with each review this run waits for
     with task_runner:
         while queue or pending:
             while queue and len(pending) < limit:
                 item = queue.pop(0)
                 if review:
                     for lang in item.settings["targets"]:
-                        state.record(item.episode, [lang], REVIEW, item.fingerprint(lang))
+                        fingerprint = item.fingerprint(lang)
+                        state.record(item.episode, [lang], REVIEW, fingerprint, run=this_run)
                     state.save()
                 parameters = {
                     "key": item.episode.key,

@@ -11,6 +11,7 @@ import functools
 import os
 import shutil
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -243,6 +244,12 @@ class DubSummary:
     bed: str
     flags: tuple[Flag, ...]
     lines: tuple[DubLine, ...] = ()
+    #: of ``m4a`` as the dub step wrote it: a cached summary whose file was since
+    #: rewritten (or removed) is caught before it is published
+    sha256: str = ""
+
+    def intact(self) -> bool:
+        return Path(self.m4a).is_file() and sha256_file(Path(self.m4a)) == self.sha256
 
 
 def _synthesizer_name(language: str, choice: str) -> str:
@@ -284,7 +291,7 @@ def dub_task(
         bed=Path(music_stem) if music_stem else None,
         original_audio=None if music_stem else Path(video),
         duration_ms=duration_ms,
-        out_dir=Path(work_dir) / f"dub-{language}",
+        out_dir=Path(work_dir) / f"dub-{language}-{_cache_key()[:16]}",
     )
     flags = tuple(overrun_flags(result.report, language))
     logger.info(
@@ -310,7 +317,18 @@ def dub_task(
         result.bed_kind,
         flags,
         lines,
+        sha256_file(result.m4a),
     )
+
+
+def _cache_key() -> str:
+    """The running task's cache key: its scratch folder is named by it, so no run with
+    other inputs writes into the folder a cached result points at (a fresh name when
+    the task runs uncached)."""
+    from prefect.transactions import get_transaction
+
+    txn = get_transaction()
+    return txn.key if txn and txn.key else uuid.uuid4().hex
 
 
 def episode_work_dir(series_id: str, episode: str) -> Path:
@@ -341,6 +359,11 @@ def package_task(
         for dub in dubs or []:
             rel = f"{episode}.{dub.language}.dub.m4a"
             shutil.copyfile(dub.m4a, staging / rel)
+            if sha256_file(staging / rel) != dub.sha256:
+                raise LocalizeError(
+                    f"{dub.m4a} changed after its dub step wrote it",
+                    "run again: the dub is redone; nothing was published",
+                )
             entries.append((rel, "audio", dub.language, dub.duration_ms))
         return entries
 
@@ -731,20 +754,24 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
 
     dubs = []
     for lang in params.dub:
+        dub_args = (
+            str(video),
+            content_hash,
+            episode,
+            lang,
+            targets[lang],
+            str(glossary_path),
+            glossary.version,
+            params.tts,
+            params.music_stem,
+            info.duration_ms,
+            str(episode_work_dir(series_id, episode)),
+        )
         with progress.stage(f"dub {lang}", job=job):
-            dub = dub_task(
-                str(video),
-                content_hash,
-                episode,
-                lang,
-                targets[lang],
-                str(glossary_path),
-                glossary.version,
-                params.tts,
-                params.music_stem,
-                info.duration_ms,
-                str(episode_work_dir(series_id, episode)),
-            )
+            dub = dub_task(*dub_args)
+            if not dub.intact():  # the cached result's audio was rewritten or removed
+                logger.warning("%s changed since it was cached; dubbing again", dub.m4a)
+                dub = dub_task.with_options(refresh_cache=True)(*dub_args)
         dubs.append(dub)
     if dubs:
         extra = {**source_flags, **{d.language: list(d.flags) for d in dubs}}

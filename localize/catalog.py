@@ -22,7 +22,7 @@ import os
 import re
 import socket
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +33,7 @@ from localize.errors import LocalizeError
 from localize.models import sha256_file
 from localize.package import sweep_unpublished
 from localize.paths import UnsafePathError, is_within
+from localize.settings import DEFAULT_RUN, RUN_KEYS, check_run_settings
 
 GLOSSARY_FILE = "glossary.toml"
 SETTINGS_FILE = "series.toml"
@@ -45,19 +46,7 @@ OWNER_FILE = "lock.owner"
 #: Prefect result storage (cached stage results) of a catalog: on the same shared storage
 #: as the outputs, so every worker and the flow agree
 RESULTS_DIR = "results"
-#: run settings a series.toml may set in its [run] table
-RUN_KEYS = (
-    "targets",
-    "dub",
-    "source",
-    "asr_model",
-    "mt_backend",
-    "mt_model",
-    "tts",
-    "caption_band",
-    "language_check",
-)
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # fullmatch: "$" lets "x\n" in
 
 # statuses of one episode in one language
 NEW = "new"
@@ -65,6 +54,12 @@ DONE = "done"
 CHANGED = "changed"
 FAILED = "failed"
 REVIEW = "waiting-for-review"
+#: recorded as waiting for a review, but the run that waited has ended: run it again
+INTERRUPTED = "interrupted"
+
+#: given the flow run id recorded with a waiting-for-review entry, why that run can no
+#: longer deliver the review ("" while it still can)
+StaleReview = Callable[[str], str]
 
 
 class CatalogError(LocalizeError):
@@ -89,7 +84,7 @@ def check_name(name: str, what: str) -> str:
             f"unsafe {what} {name!r}: {reason}",
             "names become output folders; use letters, digits, '.', '_' and '-' only",
         )
-    if not _SAFE_NAME.match(name):
+    if not _SAFE_NAME.fullmatch(name):
         raise UnsafeNameError(
             f"unsafe {what} {name!r}: only letters, digits, '.', '_' and '-' are allowed, "
             "starting with a letter or digit",
@@ -179,8 +174,13 @@ def load_settings(path: Path) -> dict[str, Any]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise CatalogError(f"cannot read {path}: {exc}", "fix the TOML syntax") from None
     run = data.get("run", {})
+    if not isinstance(run, dict):
+        raise CatalogError(
+            f"{path}: run = {run!r} is not a table",
+            f"write a [run] table with any of: {', '.join(RUN_KEYS)}",
+        )
     extra = sorted(set(data) - {"run"}) + sorted(set(run) - set(RUN_KEYS))
-    if not isinstance(run, dict) or extra:
+    if extra:
         raise CatalogError(
             f"{path}: unknown settings {extra}",
             f"series.toml holds a [run] table with any of: {', '.join(RUN_KEYS)}",
@@ -302,7 +302,9 @@ class CatalogState:
         manifest: str = "",
         seconds: float | None = None,
         worker: str = "",
+        run: str = "",
     ) -> None:
+        """``run``: the id of the flow run that will record the outcome (for a review)."""
         entry = self.episodes.setdefault(episode.key, {})
         for lang in languages:
             entry[lang] = {
@@ -312,6 +314,7 @@ class CatalogState:
                 "manifest": manifest,
                 "seconds": seconds,
                 "worker": worker,
+                "run": run,
                 "updated": _now(),
             }
 
@@ -468,6 +471,12 @@ def sweep_stale(out_root: Path) -> list[str]:
     return removed
 
 
+def review_ended(_run: str) -> str:
+    """A :data:`StaleReview` for a caller holding :func:`state_lock`: a catalog run holds
+    that lock while it waits for its reviews, so none of them is awaited any more."""
+    return "the catalog run that waited for this review has ended; it runs again"
+
+
 @dataclass(frozen=True)
 class LanguageStatus:
     episode: Episode
@@ -477,7 +486,7 @@ class LanguageStatus:
 
     @property
     def needs_run(self) -> bool:
-        return self.status in (NEW, CHANGED, FAILED)
+        return self.status in (NEW, CHANGED, FAILED, INTERRUPTED)
 
 
 _LABELS = {
@@ -500,8 +509,10 @@ def language_status(
     language: str,
     current: Mapping[str, Any],
     out_dir: Path,
+    stale_review: StaleReview | None = None,
 ) -> LanguageStatus:
-    """new / done / changed (what) / failed (last error) / waiting-for-review."""
+    """new / done / changed (what) / failed (last error) / waiting-for-review, or
+    interrupted when ``stale_review`` says the run that waited for the review is gone."""
     record = state.episodes.get(episode.key, {}).get(language)
     if record is None:
         return LanguageStatus(episode, language, NEW)
@@ -515,6 +526,9 @@ def language_status(
     if status == FAILED:
         return LanguageStatus(episode, language, FAILED, str(record.get("error", "")))
     if status == REVIEW:
+        gone = stale_review(str(record.get("run") or "")) if stale_review else ""
+        if gone:
+            return LanguageStatus(episode, language, INTERRUPTED, gone)
         return LanguageStatus(episode, language, REVIEW, str(record.get("error", "")))
     manifest = read_manifest(out_dir)
     if manifest is None:
@@ -541,25 +555,20 @@ def format_table(rows: Iterable[LanguageStatus]) -> str:
 
 
 # ----------------------------------------------------------------------------- plan
-#: the episode flow's defaults (tests keep them equal to flows.params.EpisodeParams)
-DEFAULT_RUN: dict[str, Any] = {
-    "targets": None,  # the glossary's [series] targets
-    "dub": [],
-    "source": "fused",
-    "asr_model": "whisper-base",
-    "mt_backend": "llm",
-    "mt_model": "qwen2.5-coder-1.5b-instruct",
-    "tts": "auto",
-    "caption_band": None,
-    "language_check": True,
-}
-
-
-def run_settings(series: Series, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Defaults, then the series' [run] table, then the run's overrides (None = unset)."""
+def run_settings(
+    series: Series,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    glossary_targets: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Defaults (targets: the glossary's), then the series' [run] table, then the run's
+    overrides (None = unset), checked by the episode flow's rules
+    (:class:`localize.settings.SettingsError`)."""
     settings = {**DEFAULT_RUN, **series.settings}
+    if glossary_targets and not settings.get("targets"):
+        settings["targets"] = list(glossary_targets)
     settings.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    return settings
+    return check_run_settings(settings, str(series.folder / SETTINGS_FILE))
 
 
 @dataclass(frozen=True)
@@ -585,9 +594,12 @@ def plan(
     state: CatalogState,
     out_root: Path,
     overrides: Mapping[str, Any] | None = None,
+    *,
+    stale_review: StaleReview | None = None,
 ) -> tuple[list[EpisodePlan], list[Rejected]]:
-    """Every episode with its per-language status. Series whose glossary does not load
-    are returned as rejected (with the glossary's own error)."""
+    """Every episode with its per-language status. Series whose glossary or settings do
+    not load are returned as rejected (with the reason). ``stale_review`` decides whether
+    a waiting-for-review entry is still awaited (see :func:`review_ended`)."""
     from localize.glossary import load_glossary
 
     plans: list[EpisodePlan] = []
@@ -599,9 +611,13 @@ def plan(
             rejected.append(Rejected(str(series.glossary), exc.message))
             continue
         version = glossary.version
-        settings = run_settings(series, overrides)
-        if not settings["targets"]:  # neither the run nor series.toml names them
-            settings["targets"] = list(glossary.series.targets)
+        try:
+            settings = run_settings(
+                series, overrides, glossary_targets=glossary.series.targets
+            )
+        except LocalizeError as exc:  # one bad series.toml: the other series still run
+            rejected.append(Rejected(str(series.folder / SETTINGS_FILE), exc.message))
+            continue
         for episode in series.episodes:
             out_dir = inside(Path(out_root), episode.series, episode.name)
             digest = state.content_hash(episode.video)
@@ -612,6 +628,7 @@ def plan(
                     lang,
                     fingerprint(digest, version, settings, lang),
                     out_dir,
+                    stale_review,
                 )
                 for lang in settings["targets"]
             )

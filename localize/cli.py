@@ -424,8 +424,9 @@ def _cmd_episode(args: argparse.Namespace) -> int:
             language_check=not args.no_language_check,
         )
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        print(f"error: invalid options: {problems}", file=sys.stderr)
+        from localize.settings import describe
+
+        print(f"error: invalid options: {describe(exc)}", file=sys.stderr)
         return 2
     if params.review and not os.environ.get("PREFECT_API_URL"):
         # a temporary server has no UI a translator could open: the run would wait
@@ -460,12 +461,15 @@ def _dub_languages(args: argparse.Namespace) -> list[str]:
 
 def _cmd_catalog(args: argparse.Namespace) -> int:
     from localize.catalog import (
+        CatalogBusyError,
         CatalogState,
         default_out,
         discover,
         format_table,
         plan,
+        review_ended,
         save_hash_cache,
+        state_lock,
     )
 
     root = Path(args.dir)
@@ -504,7 +508,11 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
         return 1 if result.failed else 0
     state = CatalogState.load(out)
     overrides = {"targets": args.to, "mt_backend": args.mt_backend}
-    plans, rejected = plan(discover(root), state, out, overrides)
+    try:
+        with state_lock(out, wait=0):  # no run is active: the reviews it waited for are over
+            plans, rejected = plan(discover(root), state, out, overrides, stale_review=review_ended)
+    except CatalogBusyError:  # a run is active: it may still be waiting for its reviews
+        plans, rejected = plan(discover(root), state, out, overrides)
     # keeps the hash cache (the next status or run does not re-read videos), unless a
     # run holds the state: then writing back what was read could undo its records
     save_hash_cache(state, out)

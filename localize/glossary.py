@@ -54,8 +54,9 @@ Gender = Literal["male", "female", "other", "unknown"]
 _GENDERS: Final[tuple[str, ...]] = get_args(Gender)
 
 # BCP-47-ish: language, optional script, optional region (en, es, pt-BR, zh-Hans, es-419).
-_LANG_RE: Final = re.compile(r"^[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-(?:[A-Z]{2}|[0-9]{3}))?$")
-_SLUG_RE: Final = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# used with fullmatch: "$" would also accept the name followed by a newline
+_LANG_RE: Final = re.compile(r"[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-(?:[A-Z]{2}|[0-9]{3}))?")
+_SLUG_RE: Final = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
 class EntryKind(StrEnum):
@@ -139,7 +140,7 @@ _EXAMPLES: Final[dict[str, str]] = {
 
 def is_language_code(code: str) -> bool:
     """True if ``code`` is a language code this project accepts (``en``, ``pt-BR``, ``zh-Hans``)."""
-    return bool(_LANG_RE.match(code))
+    return bool(_LANG_RE.fullmatch(code))
 
 
 def _suggest_language(code: str) -> str | None:
@@ -730,9 +731,9 @@ class _Checker:
         series_id = None
         if "id" in raw:
             series_id = self.text(raw["id"], (*where, "id"), "id", label, "", "id")
-        if series_id is not None and not _SLUG_RE.match(series_id):
+        if series_id is not None and not _SLUG_RE.fullmatch(series_id):
             slug = re.sub(r"[^a-z0-9]+", "-", series_id.lower()).strip("-")
-            example = f", e.g. '{slug}'" if slug and _SLUG_RE.match(slug) else ""
+            example = f", e.g. '{slug}'" if slug and _SLUG_RE.fullmatch(slug) else ""
             self.add(
                 (*where, "id"),
                 f"series id '{series_id}' is not a slug",
@@ -1330,7 +1331,7 @@ def _alias(entry: GlossaryEntry, alias: str) -> str:
     return f"{{ zh = {_toml_str(alias)}, to = {_inline(own)} }}"
 
 
-_BARE_KEY: Final = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]+")
 _ESCAPES: Final = {
     '"': '\\"',
     "\\": "\\\\",
@@ -1357,7 +1358,8 @@ def _inline(table: Mapping[str, str]) -> str:
     if not table:
         return "{}"
     items = ", ".join(
-        f"{k if _BARE_KEY.match(k) else _toml_str(k)} = {_toml_str(v)}" for k, v in table.items()
+        f"{k if _BARE_KEY.fullmatch(k) else _toml_str(k)} = {_toml_str(v)}"
+        for k, v in table.items()
     )
     return f"{{ {items} }}"
 

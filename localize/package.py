@@ -15,8 +15,10 @@ import math
 import os
 import re
 import shutil
+import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,6 +31,8 @@ from localize.subtitles import write_subtitles
 MANIFEST = "manifest.json"
 _VERSIONS = ".versions"
 _STAGING = ".staging-"
+#: in ``.versions``: held while a version is switched or litter is swept
+_PUBLISH_LOCK = ".lock"
 #: the temporary symlink a publish renames over the episode's link: .NAME.link-PID
 _LINK_TEMP = re.compile(r"\..+\.link-(\d+)")
 
@@ -164,7 +168,9 @@ def publish_episode(
     ``languages`` records, per language this run produced, where it came from (run,
     review); ``carried`` are the other languages already published, kept byte for byte
     with their records. ``out_dir`` becomes a symlink to
-    ``<parent>/.versions/<name>-<content id>``. Returns the manifest of what is published.
+    ``<parent>/.versions/<name>-<content id>``. Every file and folder is fsynced before
+    the switch, and the switch (with the removal of the version it replaces) holds
+    :func:`publish_lock` of the parent. Returns the manifest of what is published.
     """
     started = time.time()
     out_dir = Path(out_dir)
@@ -184,12 +190,13 @@ def publish_episode(
             "choose another output folder, or move that one aside; it is never overwritten",
         )
     sweep_unpublished(parent, older_than=started)
-    staging = versions / f"{_STAGING}{out_dir.name}-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    # held until this publish ends (a killed process releases it): tells a later
-    # publish that this staging folder is alive and not litter
-    lock = _lock(staging)
+    staging = versions / f"{_STAGING}{out_dir.name}-{os.getpid()}-{threading.get_ident()}"
+    with publish_lock(parent):  # a sweep must not take it for litter before it is locked
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        # held until this publish ends (a killed process releases it): tells a later
+        # publish that this staging folder is alive and not litter
+        lock = _lock(staging)
     try:
         entries: list[ManifestEntry] = []
 
@@ -223,22 +230,9 @@ def publish_episode(
             series, episode, tuple(entries), {**(extra or {}), "languages": records}
         )
         (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
-
-        final = versions / f"{out_dir.name}-{manifest.content_id}"
-        if out_dir.is_symlink() and out_dir.resolve() == final.resolve() and final.is_dir():
-            shutil.rmtree(staging)  # identical content is already published: a no-op
-            return manifest
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(staging, final)
-        previous = out_dir.resolve() if out_dir.is_symlink() else None
-        link_tmp = parent / f".{out_dir.name}.link-{os.getpid()}"
-        if link_tmp.is_symlink():
-            link_tmp.unlink()
-        link_tmp.symlink_to(os.path.relpath(final, parent))
-        os.replace(link_tmp, out_dir)  # the one step that publishes
-        if previous is not None and previous != final.resolve() and previous.parent == versions:
-            shutil.rmtree(previous, ignore_errors=True)
+        _sync_tree(staging)  # on disk before any link points at it (power cuts)
+        with publish_lock(parent):
+            _switch(out_dir, staging, versions / f"{out_dir.name}-{manifest.content_id}")
         return manifest
     except OSError as exc:  # disk full, permissions...: nothing was switched
         raise PublishError(
@@ -270,6 +264,72 @@ def _carry(carried: PublishedLanguages, staging: Path) -> list[ManifestEntry]:
             (staging / rel).write_text(carried.review_json, encoding="utf-8")
             copied.append(ManifestEntry(rel, "review", language, 0, ""))
     return copied
+
+
+def _switch(out_dir: Path, staging: Path, final: Path) -> None:
+    """Make ``staging`` the version ``final`` and point ``out_dir`` at it, durably; then
+    remove the version it replaces. Call holding :func:`publish_lock`."""
+    parent, versions = out_dir.parent, final.parent
+    if out_dir.is_symlink() and out_dir.resolve() == final.resolve() and final.is_dir():
+        return  # identical content is already published: a no-op
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(staging, final)
+    _fsync_dir(versions)
+    previous = out_dir.resolve() if out_dir.is_symlink() else None
+    link_tmp = parent / f".{out_dir.name}.link-{os.getpid()}"
+    if link_tmp.is_symlink():
+        link_tmp.unlink()
+    link_tmp.symlink_to(os.path.relpath(final, parent))
+    os.replace(link_tmp, out_dir)  # the one step that publishes
+    _fsync_dir(parent)
+    # resolved on both sides: the output path may lead through a symlink
+    if (
+        previous is not None
+        and previous != final.resolve()
+        and previous.parent == versions.resolve()
+    ):
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+@contextmanager
+def publish_lock(parent: Path) -> Iterator[None]:
+    """Hold the lock of ``parent``, a folder of published episodes.
+
+    Every switch of a published version and every sweep of litter in ``parent`` holds
+    it, so a catalog's sweep and a manual publish into the same folder (another
+    process, or another thread) never remove each other's versions. An OS file lock
+    on ``parent/.versions/.lock``: released when its holder dies, even by SIGKILL.
+    """
+    versions = parent / _VERSIONS
+    versions.mkdir(parents=True, exist_ok=True)
+    fd = os.open(versions / _PUBLISH_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _sync_tree(folder: Path) -> None:
+    """fsync every file and folder under ``folder`` (folders after what they hold)."""
+    for dirpath, _dirs, files in os.walk(folder, topdown=False):
+        for name in files:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(dirpath))
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the names in ``folder`` (a rename, a new link) durable."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _lock(folder: Path) -> int | None:
@@ -326,12 +386,21 @@ def sweep_unpublished(parent: Path, *, older_than: float = 0.0, idle: bool = Fal
     By default only litter whose writer is provably gone: ``.NAME.link-PID`` temp links
     of dead processes and staging folders older than ``older_than`` that no live
     process has locked (what every publish does first). With ``idle=True`` the caller
-    knows no publish into ``parent`` is running (a catalog holding its run lock), so
-    every temp link and staging folder goes, and so do version folders that no episode
-    link points to (renamed into place by a publish killed before its switch).
+    knows no catalog publish into ``parent`` is running (a catalog holding its run
+    lock), so every unlocked staging folder goes, and so do version folders that no
+    episode link points to (renamed into place by a publish killed before its switch).
+    Holds :func:`publish_lock` of ``parent``: a publish switching a version in the
+    meantime (a manual ``localize episode --out`` into the same tree) is waited for.
     Published versions are never touched. Returns what was removed.
     """
-    removed = remove_stale_staging(parent / _VERSIONS, older_than=math.inf if idle else older_than)
+    if not (parent / _VERSIONS).is_dir():
+        return []  # nothing was ever published here
+    with publish_lock(parent):
+        return _sweep(parent, older_than=math.inf if idle else older_than, idle=idle)
+
+
+def _sweep(parent: Path, *, older_than: float, idle: bool) -> list[Path]:
+    removed = remove_stale_staging(parent / _VERSIONS, older_than=older_than)
     try:
         entries = list(parent.iterdir())
     except OSError:

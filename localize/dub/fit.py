@@ -43,7 +43,7 @@ from localize.dub.synth import (
     voice_for,
 )
 from localize.errors import LocalizeError
-from localize.tools import run_tool
+from localize.tools import file_arg, run_tool
 
 log = logging.getLogger(__name__)
 
@@ -306,7 +306,7 @@ def _process(
             filters.append(f"atempo={stretch:.5f}")
     filters.append(f"aresample={options.sample_rate}")
     proc = run_tool(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-i", str(raw),
+        ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-i", file_arg(raw),
          "-af", ",".join(filters), "-ac", "1", "-f", "f32le", "-c:a", "pcm_f32le", "-"],
         timeout=options.timeout,
         what=f"fitting {raw.name} (stretch {stretch:.3f})",

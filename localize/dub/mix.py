@@ -28,7 +28,7 @@ import numpy as np
 
 from localize.dub.fit import DubClip, read_mono
 from localize.dub.synth import DubError
-from localize.tools import run_tool
+from localize.tools import file_arg, run_tool
 
 __all__ = [
     "BedKind",
@@ -144,7 +144,7 @@ class Loudness:
 def measure(path: Path, *, timeout: float = 600.0) -> Loudness:
     """Measure ``path`` with ffmpeg's ebur128 filter (true peak by 4x oversampling)."""
     proc = run_tool(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", str(path),
+        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", file_arg(path),
          # framelog=40 (verbose): the per-frame lines stay below the log level
          "-map", "0:a:0", "-af", "ebur128=peak=true:framelog=40", "-f", "null", "-"],
         timeout=timeout,
@@ -295,9 +295,9 @@ def mix_and_master(
     stereo = f"aformat=sample_fmts=fltp:sample_rates={rate}:channel_layouts=stereo"
     fit = f"apad=whole_dur={seconds},atrim=duration={seconds}"
     graph = [f"[0:a]aresample={rate},{stereo},volume={options.dub_gain_db}dB,{fit}[dub]"]
-    inputs = ["-i", str(dub_stem)]
+    inputs = ["-i", file_arg(dub_stem)]
     if source is not None:
-        inputs += ["-i", str(source)]
+        inputs += ["-i", file_arg(source)]
         graph.append(f"[1:a]aresample={rate},{stereo},volume={options.bed_gain_db}dB,{fit}[bed]")
         if kind == "ducked":
             graph += [
@@ -315,7 +315,7 @@ def mix_and_master(
     run_tool(
         ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", *inputs,
          "-filter_complex", ";".join(graph), "-map", "[mix]",
-         "-c:a", "pcm_f32le", "-ar", str(rate), str(premix)],
+         "-c:a", "pcm_f32le", "-ar", str(rate), file_arg(premix)],
         timeout=options.timeout,
         what="mixing the dub over its bed",
     )  # fmt: skip
@@ -325,7 +325,7 @@ def mix_and_master(
     # pass 1: loudnorm measures, and says how far its own processing lands from the
     # target (target_offset), which pass 2 corrects for in its dynamic mode
     first = _loudnorm(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", str(premix),
+        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", file_arg(premix),
          "-af", f"{target}:print_format=json", "-f", "null", "-"],
         "measuring the mix (loudnorm pass 1)",
         options.timeout,
@@ -344,18 +344,19 @@ def mix_and_master(
     )
     wav = out_dir / f"{name}.wav"
     second = _loudnorm(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "info", "-y", "-i", str(premix),
+        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "info", "-y",
+         "-i", file_arg(premix),
          "-af", f"{target}{measured}:print_format=json,aresample={rate},{stereo}",
-         "-c:a", "pcm_s24le", "-ar", str(rate), str(wav)],
+         "-c:a", "pcm_s24le", "-ar", str(rate), file_arg(wav)],
         "normalising the mix (loudnorm pass 2)",
         options.timeout,
     )  # fmt: skip
     premix.unlink()
     m4a = out_dir / f"{name}.m4a"
     run_tool(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-i", str(wav),
+        ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", "-i", file_arg(wav),
          "-c:a", "aac", "-b:a", options.aac_bitrate, "-ar", str(rate),
-         "-movflags", "+faststart", str(m4a)],
+         "-movflags", "+faststart", file_arg(m4a)],
         timeout=options.timeout,
         what="encoding the dub as AAC",
     )  # fmt: skip

@@ -36,7 +36,7 @@ from localize.errors import LocalizeError, MediaError
 from localize.media import MediaInfo, probe
 from localize.metrics import edit_distance, normalise_for_cer
 from localize.ocr.engine import Image, RapidOcrReader, TextBox, TextReader, is_wordy
-from localize.tools import run_tool
+from localize.tools import file_arg, run_tool
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ def _frame_at(info: MediaInfo, t_ms: int) -> Image | None:
     try:
         proc = run_tool(
             ["ffmpeg", "-nostdin", "-v", "error", "-ss", f"{t_ms / 1000:.3f}",
-             "-i", str(info.path), "-map", "0:v:0", "-frames:v", "1",
+             "-i", file_arg(info.path), "-map", "0:v:0", "-frames:v", "1",
              "-vf", f"scale={w}:{h}", "-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1"],
             timeout=60,
             what=f"reading a frame of {info.path.name} at {t_ms / 1000:.1f} s",

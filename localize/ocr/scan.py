@@ -58,7 +58,7 @@ from localize.ocr.engine import (
     line_text,
     simplified_converter,
 )
-from localize.tools import require_tool
+from localize.tools import file_arg, require_tool
 
 log = logging.getLogger(__name__)
 
@@ -324,7 +324,7 @@ def _band_frames(
     if (out_w, out_h) != (w, h):
         chain += f",scale={out_w}:{out_h}:flags=area"
     args = [
-        require_tool("ffmpeg"), "-nostdin", "-v", "error", "-i", str(info.path),
+        require_tool("ffmpeg"), "-nostdin", "-v", "error", "-i", file_arg(info.path),
         "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", chain + ",format=gray",
         "-f", "rawvideo", "pipe:1",
     ]  # fmt: skip

@@ -130,9 +130,9 @@ _CT2_VOCABULARIES: Final = (
     "source_vocabulary.json",
     "source_vocabulary.txt",
 )
-_NLLB_CODE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
-_M2M100_TOKEN = re.compile(r"^__([a-z]{2,3}(?:_[A-Za-z]+)?)__$")
-_MARIAN_TOKEN = re.compile(r"^>>(.+)<<$")
+_NLLB_CODE = re.compile(r"[a-z]{3}_[A-Z][a-z]{3}")  # all three: fullmatch
+_M2M100_TOKEN = re.compile(r"__([a-z]{2,3}(?:_[A-Za-z]+)?)__")
+_MARIAN_TOKEN = re.compile(r">>(.+)<<")
 _HASH_BLOCK = 1 << 20
 
 
@@ -416,7 +416,7 @@ class Seq2SeqGlue:
             codes = {
                 m.group(1)
                 for token in getattr(tok, "supported_language_codes", None) or tok.get_vocab()
-                if (m := _MARIAN_TOKEN.match(token))
+                if (m := _MARIAN_TOKEN.fullmatch(token))
             }
             return ModelLanguages(
                 "marian",
@@ -431,9 +431,11 @@ class Seq2SeqGlue:
             vocab = tok.get_vocab()
             return ModelLanguages(
                 "m2m100",
-                frozenset(m.group(1) for t in vocab if (m := _M2M100_TOKEN.match(t))),
+                frozenset(m.group(1) for t in vocab if (m := _M2M100_TOKEN.fullmatch(t))),
             )
-        return ModelLanguages("nllb", frozenset(t for t in tok.get_vocab() if _NLLB_CODE.match(t)))
+        return ModelLanguages(
+            "nllb", frozenset(t for t in tok.get_vocab() if _NLLB_CODE.fullmatch(t))
+        )
 
     def plan(self, source: str, target: str) -> _Plan:
         """Resolve a language pair (raises TranslationError when the model lacks it)."""

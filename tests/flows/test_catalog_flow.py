@@ -5,10 +5,18 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
-from localize.catalog import CatalogState, discover, manifest_id, plan, read_manifest
+from localize.catalog import (
+    REVIEW,
+    CatalogState,
+    discover,
+    manifest_id,
+    plan,
+    read_manifest,
+)
 from localize.sample import SampleEpisode
 from tests.flows.catalog_helpers import make_catalog
 
@@ -44,8 +52,12 @@ def test_catalog_publishes_good_episodes_and_reports_the_corrupt_one(
         tmp_path / "catalog",
         {"ep1": clips["short"], "ep2": clips["corrupt"], "ep10": clips["long"]},
     )
+    # a series with a bad series.toml is rejected with the reason; the others run
+    make_catalog(root, {"ep1": clips["short"]}, series="broken")
+    (root / "broken" / "series.toml").write_text("[run]\ndub = true\n")
     out = tmp_path / "out"
     result = _run(root, out, max_parallel=2)
+    assert "dub: Input should be a valid list" in result.rejected[f"{root}/broken/series.toml"]
     assert sorted(result.processed) == ["ceo/ep1", "ceo/ep10"]
     assert list(result.failed) == ["ceo/ep2"]
     assert "ep2" in result.failed["ceo/ep2"] or "corrupt" in result.failed["ceo/ep2"].lower()
@@ -56,10 +68,17 @@ def test_catalog_publishes_good_episodes_and_reports_the_corrupt_one(
     assert not (out / "ceo" / "ep2").exists()
     assert "transcribe" in result.stages["ceo/ep1"]
 
+    # a run killed while ep10 waited for its review (the server since wiped: its id
+    # is unknown) left it recorded as waiting-for-review: it is run again, not stuck
+    state = CatalogState.load(out)
+    plans, _ = plan(discover(root), state, out, {"mt_backend": "fake"})
+    ep10 = next(p for p in plans if p.episode.name == "ep10")
+    state.record(ep10.episode, ["en"], REVIEW, ep10.fingerprint("en"), run=str(uuid4()))
+    state.save()
     # the second run: finished episodes are skipped; the corrupt one is retried and fails
     again = _run(root, out)
-    assert again.processed == []
-    assert sorted(again.skipped) == ["ceo/ep1", "ceo/ep10"]
+    assert again.processed == ["ceo/ep10"]
+    assert sorted(again.skipped) == ["ceo/ep1"]
     assert list(again.failed) == ["ceo/ep2"]
 
     # the hash cache spares re-reading the videos, and a glossary edit marks them changed
@@ -122,3 +141,25 @@ def test_a_run_for_another_language_keeps_the_published_one_done(
     assert nightly.processed == [] and nightly.skipped == ["ceo/ep1"]
     plans, _ = plan(discover(root), CatalogState.load(out), out, {"mt_backend": "fake"})
     assert [(s.language, s.status) for s in plans[0].languages] == [("en", "done")]
+
+
+def test_a_review_run_is_gone_when_missing_ended_or_unlocked() -> None:
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.states import Running
+
+    from flows.catalog import review_gone
+
+    @flow(name="waits-for-review")
+    def waiting() -> None:
+        pass
+
+    ended = str(waiting(return_state=True).state_details.flow_run_id)
+    with get_client(sync_client=True) as client:
+        running = str(client.create_flow_run(waiting, state=Running()).id)
+    assert review_gone(running, current=running) == ""
+    assert "no longer exists" in review_gone(str(uuid4()), current=running)
+    assert "no longer exists" in review_gone("", current=running)
+    assert "has ended (Completed)" in review_gone(ended, current=running)
+    # still Running on the server, but not this run: its process lost the catalog lock
+    assert "is marked Running but its process has ended" in review_gone(running, current=ended)

@@ -110,7 +110,7 @@ def test_a_killed_catalog_run_resumes_without_rework_and_matches_an_uninterrupte
         assert folders[key].stat().st_ino == inodes[key]
     assert _done(out) == {f"ceo/{name}" for name in catalog_clips}
     assert _staging(out) == []
-    assert sorted(p.name for p in (out / "ceo" / ".versions").iterdir()) == sorted(
+    assert sorted(p.name for p in (out / "ceo" / ".versions").iterdir() if p.is_dir()) == sorted(
         (out / "ceo" / name).resolve().name for name in catalog_clips
     )
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from localize.models import sha256_file
 from localize.sample import SampleEpisode
 from localize.subtitles import read_subtitles
 from localize.translate.memory import TranslationMemory, series_memory_path
@@ -96,6 +97,16 @@ def test_dubbed_run_publishes_a_mastered_track_and_reports_overruns(
     assert master.count("TYPE=AUDIO") == 2  # the original and the English dub
     report = (out / "report.html").read_text()
     assert "dub: how each line was fitted" in report and report.count("<svg") == 2
+
+    # another run rewrites the dub's scratch file (here: by hand) after this one cached
+    # its result: the same run again must not publish that audio
+    [scratch] = (localize_home / "work").rglob("dub.m4a")
+    scratch.write_bytes(episode.music.read_bytes())
+    localize_episode(params)
+    manifest = json.loads((out / "manifest.json").read_text())
+    [again] = [f for f in manifest["files"] if f["kind"] == "audio"]
+    assert again["sha256"] != sha256_file(episode.music)
+    assert again["sha256"] == audio["sha256"]  # dubbed again (the fake voice is exact)
 
 
 def _wait_for_paused(timeout: float = 300) -> Any:

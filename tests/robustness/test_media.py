@@ -162,3 +162,28 @@ def test_long_input_decodes_with_bounded_memory(media_dir: Path) -> None:
     print(f"20-min decode: array {stats['array_mb']:.0f} MB, peak RSS +{growth_mb:.0f} MB")
     # measured: +85 MB (the PCM bytes, then one float32 array); +160 MB before the fix
     assert growth_mb < 1.6 * stats["array_mb"], stats
+
+
+@pytest.mark.parametrize("name", ["-report.mp4", "pipe:0.mp4"])
+def test_file_names_that_look_like_options_or_protocols(
+    av_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """Paths reach ffmpeg and ffprobe absolute: a relative '-report.mp4' would be read
+    as an option (pathlib drops the './' that protected it) and 'pipe:0.mp4' as the
+    pipe protocol."""
+    import shutil
+
+    from localize.dub.mix import measure
+    from localize.media import extract_audio
+
+    shutil.copyfile(av_clip, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    clip = Path(".") / name
+    assert str(clip) == name
+    info = probe(clip)
+    assert info.has_audio and info.has_video
+    wav = extract_audio(clip, Path(f"-{name}.wav"))
+    assert (tmp_path / f"-{name}.wav").is_file() and wav.name == f"-{name}.wav"
+    assert load_audio(clip).shape[0] > 16_000 * 2
+    assert measure(wav).integrated < 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, f"-{name}.wav"])

@@ -60,7 +60,9 @@ def test_extra_files_cannot_be_listed_outside_the_version(tmp_path: Path, rel: s
     with pytest.raises(UnsafePathError, match="outside"):
         _publish(out, extra_writers=(writer,))
     assert not out.exists()
-    assert list((tmp_path / "out" / ".versions").iterdir()) == []  # staging cleaned
+    assert [
+        p for p in (tmp_path / "out" / ".versions").iterdir() if p.is_dir()
+    ] == []  # staging cleaned
 
 
 def test_a_symlink_inside_the_version_cannot_point_outside(tmp_path: Path) -> None:
@@ -167,3 +169,14 @@ def test_local_server_binds_to_localhost_by_default(
         pass
     args = launched[0]
     assert args[args.index("--host") + 1] == "127.0.0.1"
+
+
+def test_names_ending_in_a_newline_are_refused() -> None:
+    """Name patterns once ended in "$", which also matches before a final newline."""
+    from localize.catalog import UnsafeNameError, check_name
+    from localize.glossary import is_language_code
+
+    with pytest.raises(UnsafeNameError, match="only letters"):
+        check_name("ep1\n", "episode name")
+    assert check_name("ep1", "episode name") == "ep1"
+    assert not is_language_code("en\n") and is_language_code("en")

@@ -127,3 +127,49 @@ def test_decoder_takes_any_bytes(data: bytes) -> None:
     for parse in (parse_srt, parse_vtt):
         with contextlib.suppress(SubtitleFormatError):
             parse(text)
+
+
+#: markup openers that are never closed: each made the tag patterns re-scan the rest of
+#: the cue from every opener (quadratic: a 60 kB cue of "<b " took 26 s)
+UNCLOSED = ("<b ", "<", "{\\", "<v ", "<rt.", "<v.")
+
+
+@pytest.mark.parametrize("ext", ["srt", "vtt"])
+def test_unclosed_markup_is_read_in_linear_time(tmp_path: Path, ext: str) -> None:
+    """Half a megabyte of unclosed markup in one cue (lines under the line limit) is read
+    at once. A child process with a generous deadline: the old quadratic patterns need
+    hours here, the linear ones well under a second."""
+    import os
+    import subprocess
+    import sys
+
+    head = "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n" if ext == "vtt" else SRT.split("总")[0]
+    paths = []
+    for number, unit in enumerate(UNCLOSED):
+        line = unit * (9_000 // len(unit))
+        paths.append(tmp_path / f"{number}.{ext}")
+        paths[-1].write_text(head + "\n".join([line] * 60) + "\n", encoding="utf-8")
+    script = (
+        "import sys; from localize.subtitles import read_subtitles\n"
+        "for p in sys.argv[1:]: assert len(read_subtitles(p).cues) == 1, p"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    subprocess.run(
+        [sys.executable, "-c", script, *map(str, paths)], env=env, timeout=120, check=True
+    )
+
+
+def test_a_line_or_file_over_the_limit_is_refused_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import localize.subtitles as subtitles
+
+    path = tmp_path / "long.srt"
+    path.write_text(SRT + "\n3\n00:00:05,000 --> 00:00:06,000\n" + "长" * 10_001 + "\n")
+    with pytest.raises(SubtitleFormatError) as info:
+        read_subtitles(path)
+    assert info.value.line == 11
+    assert "line 11 is 10,001 characters long; the limit is 10,000" in info.value.message
+    monkeypatch.setattr(subtitles, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(SubtitleFormatError, match=r"bytes; the limit is 1,000 \(localize"):
+        read_subtitles(path)
