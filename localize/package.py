@@ -111,11 +111,7 @@ def publish_episode(
             f"cannot create the output folder {parent}: {exc.strerror or exc}",
             "choose an output folder you may write to (--out)",
         ) from exc
-    if out_dir.exists() and not out_dir.is_symlink():
-        raise LocalizeError(
-            f"{out_dir} exists and was not created by localize",
-            "choose another output folder, or move that one aside; it is never overwritten",
-        )
+    check_output_location(out_dir)
     sweep_unpublished(parent, older_than=started)
     staging = versions / f"{_STAGING}{out_dir.name}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -162,6 +158,8 @@ def publish_episode(
         if link_tmp.is_symlink():
             link_tmp.unlink()
         link_tmp.symlink_to(os.path.relpath(final, parent))
+        if out_dir.is_dir() and not out_dir.is_symlink():
+            out_dir.rmdir()  # the empty folder the user made for it (fails if not empty)
         os.replace(link_tmp, out_dir)  # the one step that publishes
         if previous is not None and previous != final.resolve() and previous.parent == versions:
             shutil.rmtree(previous, ignore_errors=True)
@@ -176,6 +174,41 @@ def publish_episode(
         shutil.rmtree(staging, ignore_errors=True)
         if lock is not None:
             os.close(lock)
+
+
+def check_output_location(out_dir: Path) -> None:
+    """Raise unless ``out_dir`` can become a published episode: absent, published by
+    localize before (a symlink) or an empty folder. Cheap: runs call it before their first
+    stage, so a foreign folder is refused before any work is done."""
+    out_dir = Path(out_dir)
+    if out_dir.is_symlink() or not out_dir.exists():
+        return
+    try:
+        empty = out_dir.is_dir() and not any(out_dir.iterdir())
+    except OSError:
+        empty = False
+    if not empty:
+        raise LocalizeError(
+            f"{out_dir} exists and was not created by localize",
+            "choose another output folder, or move that one aside; it is never overwritten "
+            "(an empty folder is fine)",
+        )
+
+
+def unpublish(link: Path) -> bool:
+    """Remove a published folder: its symlink and the version folder it points to.
+
+    For drafts that a later publish replaces (a held episode's ``<out>.held``). Returns
+    whether there was one. Anything that is not a localize symlink is left alone.
+    """
+    link = Path(link)
+    if not link.is_symlink():
+        return False
+    target = link.resolve()
+    link.unlink(missing_ok=True)
+    if target.parent == (link.parent / _VERSIONS).resolve():
+        shutil.rmtree(target, ignore_errors=True)
+    return True
 
 
 def _lock(folder: Path) -> int | None:
