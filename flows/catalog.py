@@ -26,11 +26,12 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.catalog_progress import CatalogProgress
 from flows.episode import EpisodeResult
-from flows.params import EpisodeParams, MTBackend, TargetLanguage
+from flows.params import EpisodeParams, MTBackend, QCPolicy, TargetLanguage
 from flows.runners import RunnerKind, api_for_workers, build_task_runner, resolve_runner
 from localize.catalog import (
     DONE,
     FAILED,
+    HELD,
     RESULTS_DIR,
     REVIEW,
     STATE_DIR,
@@ -38,9 +39,11 @@ from localize.catalog import (
     EpisodePlan,
     default_out,
     discover,
+    held_detail,
     manifest_id,
     plan,
     read_manifest,
+    rerun_held,
     state_lock,
     sweep_stale,
 )
@@ -76,12 +79,13 @@ def this_worker() -> WorkerInfo:
 @dataclass(frozen=True)
 class EpisodeOutcome:
     key: str
-    status: str  # "done", "failed"
+    status: str  # "done", "failed", "held"
     seconds: float
     error: str = ""
     manifest: str = ""
     stages: dict[str, float] = field(default_factory=dict)
     worker: WorkerInfo | None = None
+    qc_errors: int = 0  # of a held episode
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ class CatalogResult:
     workers: dict[str, WorkerInfo] = field(default_factory=dict)
     #: the task runner, e.g. "dask: a local cluster of 2 worker processes"
     runner: str = ""
+    #: episodes held by the QC gate: "(N QC errors) draft at PATH"
+    held: dict[str, str] = field(default_factory=dict)
 
 
 def stage_times(flow_run_id: Any) -> dict[str, float]:
@@ -174,6 +180,17 @@ def episode_task(key: str, params: EpisodeParams, results: str) -> EpisodeOutcom
         first = error.splitlines()[0] if error.strip() else "failed"
         return EpisodeOutcome(key, FAILED, seconds, error=first, stages=stages, worker=worker)
     result: EpisodeResult = state.result()
+    if result.held:
+        detail = held_detail(result.qc_errors, result.held)
+        return EpisodeOutcome(
+            key,
+            HELD,
+            seconds,
+            error=detail,
+            stages=stages,
+            worker=worker,
+            qc_errors=result.qc_errors,
+        )
     manifest = read_manifest(Path(result.out_dir))
     return EpisodeOutcome(
         key,
@@ -217,6 +234,7 @@ def _params(item: EpisodePlan, review: bool) -> EpisodeParams:
         mt_model=s["mt_model"],
         tts=s["tts"],
         language_check=s["language_check"],
+        on_qc_errors=s["on_qc_errors"],
     )
 
 
@@ -224,7 +242,8 @@ def _summary(result: CatalogResult, outcomes: dict[str, EpisodeOutcome]) -> str:
     lines = [
         "## Catalog run",
         "",
-        f"**{len(result.processed)} processed, {len(result.skipped)} skipped (already done), "
+        f"**{len(result.processed)} processed, {len(result.held)} held, "
+        f"{len(result.skipped)} skipped (already done), "
         f"{len(result.failed)} failed, {len(result.rejected)} rejected.**",
         "",
     ]
@@ -239,8 +258,9 @@ def _summary(result: CatalogResult, outcomes: dict[str, EpisodeOutcome]) -> str:
         for key, o in outcomes.items():
             cells = [str(o.stages.get(s, "")) for s in stages]
             reason = o.error.replace("|", "\\|")
+            status = f"held ({o.qc_errors} QC errors)" if o.status == HELD else o.status
             lines.append(
-                f"| {key} | {o.status} | {o.seconds} | "
+                f"| {key} | {status} | {o.seconds} | "
                 + " | ".join(cells)
                 + f" | {o.worker or ''} | {reason} |"
             )
@@ -272,6 +292,7 @@ def localize_catalog(
     workers: int | None = None,
     result_storage: str | None = None,
     lock_timeout: float = 0.0,
+    on_qc_errors: QCPolicy | None = None,
 ) -> CatalogResult:
     """Localize the new and changed episodes of every series in ``catalog``.
 
@@ -283,6 +304,8 @@ def localize_catalog(
     ``result_storage`` (a path or fsspec URL; default ``OUT/.catalog/results``) holds the
     cached stage results; every worker must reach it. A second run on the same ``out``
     waits ``lock_timeout`` seconds for the first, then fails with CatalogBusyError.
+    ``on_qc_errors`` (overrides series.toml; default "hold"): without review, an episode
+    whose QC has errors is held (draft in ``OUT/<series>/<episode>.held``) or published.
     """
     logger = get_run_logger()
     root = Path(catalog).expanduser()
@@ -301,14 +324,24 @@ def localize_catalog(
         for stale in sweep_stale(out_root):
             logger.warning("removed %s, left half-written by an interrupted run", stale)
         state = CatalogState.load(out_root)
-        overrides = {"targets": targets, "mt_backend": mt_backend, "source": source}
+        overrides = {
+            "targets": targets,
+            "mt_backend": mt_backend,
+            "source": source,
+            "on_qc_errors": on_qc_errors,
+        }
         plans, rejected = plan(discover(root), state, out_root, overrides)
         state.save()  # keep the hash cache even if the run stops early
         for r in rejected:
             logger.warning("rejected %s: %s", r.path, r.reason)
 
         def wanted(p: EpisodePlan) -> bool:
-            return any(s.needs_run and (retry_failed or s.status != FAILED) for s in p.languages)
+            held = rerun_held(p.settings, review=review)
+            return any(
+                (s.needs_run and (retry_failed or s.status != FAILED))
+                or (s.status == HELD and held)
+                for s in p.languages
+            )
 
         todo = [p for p in plans if wanted(p)]
         skipped = [p.episode.key for p in plans if not wanted(p)]
@@ -335,6 +368,7 @@ def localize_catalog(
         stages={k: o.stages for k, o in outcomes.items()},
         workers={k: o.worker for k, o in outcomes.items() if o.worker},
         runner=spec.describe(),
+        held={k: o.error for k, o in outcomes.items() if o.status == HELD},
     )
     create_markdown_artifact(
         _summary(result, outcomes), key="catalog-summary", description="Catalog run summary"
@@ -382,9 +416,13 @@ def run_episodes(
                     outcome = EpisodeOutcome(item.episode.key, FAILED, 0.0, error=error)
                 outcomes[item.episode.key] = outcome
                 record_outcome(state, item, outcome)
-                tracker.finished(outcome.key, outcome.status == FAILED, outcome.error)
+                tracker.finished(
+                    outcome.key, outcome.status == FAILED, outcome.error, outcome.status == HELD
+                )
                 if outcome.status == FAILED:
                     logger.error("%s failed: %s", outcome.key, outcome.error)
+                elif outcome.status == HELD:
+                    logger.warning("%s held: %s", outcome.key, outcome.error)
                 else:
                     logger.info(
                         "%s done in %.1f s on %s", outcome.key, outcome.seconds, outcome.worker

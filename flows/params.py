@@ -11,6 +11,8 @@ TargetLanguage = Literal["en", "es", "pt-BR", "id", "vi", "th", "ja", "ko", "fr"
 MTBackend = Literal["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"]
 #: "auto": piper where a packaged voice exists (English), espeak-ng elsewhere
 TTSBackend = Literal["auto", "piper", "espeak", "fake"]
+#: what an unattended run does with an episode whose QC has errors (localize.gate)
+QCPolicy = Literal["hold", "publish"]
 
 
 class EpisodeParams(BaseModel):
@@ -31,6 +33,11 @@ class EpisodeParams(BaseModel):
     )
     review: bool = Field(
         default=True, description="Pause for a translator's review before publishing"
+    )
+    on_qc_errors: QCPolicy = Field(
+        default="hold",
+        description="Without review: an episode whose QC has errors is held (its draft and "
+        "QC report go to <out>.held/, nothing is published) or published anyway",
     )
     out_dir: str | None = Field(
         default=None, description="Output folder (default: out/<series>/<episode>)"

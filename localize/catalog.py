@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from localize.errors import LocalizeError
+from localize.gate import HELD_SUFFIX, PUBLISH
 from localize.models import sha256_file
 from localize.package import sweep_unpublished
 from localize.paths import UnsafePathError, is_within
@@ -56,6 +57,7 @@ RUN_KEYS = (
     "tts",
     "caption_band",
     "language_check",
+    "on_qc_errors",
 )
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -65,6 +67,8 @@ DONE = "done"
 CHANGED = "changed"
 FAILED = "failed"
 REVIEW = "waiting-for-review"
+#: QC found errors in an unattended run: draft in <out>.held, nothing published (gate.py)
+HELD = "held"
 
 
 class CatalogError(LocalizeError):
@@ -167,6 +171,8 @@ def _rejection(path: Path, name: str, what: str, root: Path) -> str | None:
         return exc.message
     if not is_within(path, root):
         return f"symlink to {path.resolve()}, outside the catalog"
+    if what == "episode name" and name.endswith(HELD_SUFFIX):
+        return f"names ending in {HELD_SUFFIX} are kept for held drafts; rename the file"
     return None
 
 
@@ -509,8 +515,8 @@ def language_status(
         return LanguageStatus(episode, language, CHANGED, ", ".join(diff) + " changed")
     if status == FAILED:
         return LanguageStatus(episode, language, FAILED, str(record.get("error", "")))
-    if status == REVIEW:
-        return LanguageStatus(episode, language, REVIEW, str(record.get("error", "")))
+    if status in (REVIEW, HELD):
+        return LanguageStatus(episode, language, status, str(record.get("error", "")))
     manifest = read_manifest(out_dir)
     if manifest is None:
         return LanguageStatus(episode, language, CHANGED, "published output is missing")
@@ -546,6 +552,7 @@ DEFAULT_RUN: dict[str, Any] = {
     "tts": "auto",
     "caption_band": None,
     "language_check": True,
+    "on_qc_errors": "hold",
 }
 
 
@@ -554,6 +561,18 @@ def run_settings(series: Series, overrides: Mapping[str, Any] | None = None) -> 
     settings = {**DEFAULT_RUN, **series.settings}
     settings.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return settings
+
+
+def held_detail(qc_errors: int, draft: Path | str) -> str:
+    """What ``catalog status`` says after ``held``: ``(5 QC errors) draft at PATH``."""
+    return f"({qc_errors} QC errors) draft at {draft}"
+
+
+def rerun_held(settings: Mapping[str, Any], *, review: bool) -> bool:
+    """A held episode is run again (unchanged) only by a run that would publish it: with
+    review, or with ``on_qc_errors = "publish"``. Otherwise it stays held (and notifies
+    once), until its inputs change."""
+    return review or settings.get("on_qc_errors") == PUBLISH
 
 
 @dataclass(frozen=True)

@@ -370,6 +370,7 @@ def _cmd_episode(args: argparse.Namespace) -> int:
             source=args.source,
             caption_band=args.caption_band,
             language_check=not args.no_language_check,
+            on_qc_errors=args.on_qc_errors,
         )
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
@@ -379,6 +380,12 @@ def _cmd_episode(args: argparse.Namespace) -> int:
     with _progress_display():
         _starting(Path(args.video).stem)
         result = localize_episode(params)
+    if result.held:
+        from localize.gate import HELD_EXIT_CODE, held_message
+
+        print(held_message(result.qc_errors, Path(result.held).absolute()))
+        print(f"QC report: {Path(result.held).absolute() / 'report.html'}")
+        return HELD_EXIT_CODE
     _print_result(result, started)
     return 0
 
@@ -415,6 +422,7 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
                 workers=args.workers,
                 result_storage=args.result_storage,
                 lock_timeout=args.wait,
+                on_qc_errors=args.on_qc_errors,
             )
         print(
             catalog_summary(
@@ -424,6 +432,7 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
                 failed=result.failed,
                 rejected=result.rejected,
                 seconds=time.monotonic() - started,
+                held=result.held,
             )
         )
         return 1 if result.failed else 0
@@ -445,6 +454,17 @@ def _load_glossary(path: str | None):  # type: ignore[no-untyped-def]
     from localize.glossary import load_glossary
 
     return load_glossary(Path(path))
+
+
+def _qc_gate_option(parser: argparse.ArgumentParser, default: str | None) -> None:
+    where = "default: hold" if default else "default: the series' on_qc_errors, else hold"
+    parser.add_argument(
+        "--on-qc-errors",
+        default=default,
+        choices=["hold", "publish"],
+        help="without review, an episode whose QC has errors is held (draft and QC report "
+        f"in <out>.held/, nothing published; exit code 3) or published anyway ({where})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -471,6 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", nargs="+", default=["en"], metavar="LANG", help="target languages")
     p.add_argument("--dub", nargs="*", metavar="LANG", help="languages to dub")
     p.add_argument("--no-review", action="store_true", help="publish without a review pause")
+    _qc_gate_option(p, default="hold")
     p.add_argument("--out", help="output folder (default: out/<series>/<episode>)")
     p.add_argument(
         "--source",
@@ -623,6 +644,7 @@ def build_parser() -> argparse.ArgumentParser:
                 help="cached stage results, reachable by every worker (default: "
                 "OUT/.catalog/results)",
             )
+            _qc_gate_option(c, default=None)
             c.add_argument(
                 "--wait",
                 type=float,
