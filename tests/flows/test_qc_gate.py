@@ -18,6 +18,7 @@ from localize.cli import main
 from localize.sample import SampleEpisode
 from localize.subtitles import read_subtitles
 from tests.flows.catalog_helpers import GLOSSARY, catalog_clips, make_catalog
+from tests.flows.test_progress_ui import _artifacts
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("prefect_server")]
 __all__ = ["catalog_clips"]  # a fixture
@@ -146,7 +147,8 @@ def test_the_catalog_holds_an_episode_until_a_run_publishes_it(
         [item], _ = plan(discover(root), CatalogState.load(out), out, {"mt_backend": "fake"})
         return item.languages[0].status, item.languages[0].detail
 
-    first = run()
+    state = localize_catalog(str(root), out=str(out), mt_backend="fake", return_state=True)
+    first = state.result()
     assert first.processed == [] and first.failed == {}
     errors = json.loads((held / "qc.json").read_text())["error_count"]
     assert errors > 0
@@ -154,6 +156,13 @@ def test_the_catalog_holds_an_episode_until_a_run_publishes_it(
     assert status() == ("held", f"({errors} QC errors) draft at {held}")
     assert not (out / "ceo" / "ep1").exists()
     assert [e.event for e in events] == ["localize.episode.held"]
+    # the run's page in the UI: the progress and the summary artifacts say so
+    run_id = state.state_details.flow_run_id
+    [bar] = _artifacts(flow_run_id=run_id, key="catalog-progress")
+    assert bar["description"].startswith("1 of 1 episodes finished (0 done, 1 held, 0 failed)")
+    [summary] = _artifacts(flow_run_id=run_id, key="catalog-summary")
+    assert "**0 processed, 1 held," in summary["data"]
+    assert f"| ceo/ep1 | held ({errors} QC errors) |" in summary["data"]
 
     # the next nightly run: nothing changed, so it stays held (no second notification),
     # and the sweep of stale output at the start of the run leaves the draft alone
@@ -168,3 +177,39 @@ def test_the_catalog_holds_an_episode_until_a_run_publishes_it(
     assert check_published(out / "ceo" / "ep1") == []
     assert not held.exists() and not held.is_symlink()
     assert status() == ("done", "")
+
+
+def test_the_documented_automation_notifies_on_the_held_event(
+    monkeypatch: pytest.MonkeyPatch, events: list[Any]
+) -> None:
+    """docs/catalog.md's automation example runs against this Prefect (create caught)."""
+    import re
+    from uuid import uuid4
+
+    from prefect.automations import Automation
+    from prefect.blocks.core import Block
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "catalog.md").read_text()
+    [code] = [b for b in re.findall(r"```python\n(.*?)```", docs, re.S) if "Automation(" in b]
+    block = type("Found", (), {"_block_document_id": uuid4()})()
+    loaded: list[str] = []
+    created: list[Automation] = []
+    monkeypatch.setattr(Block, "load", classmethod(lambda cls, name: loaded.append(name) or block))
+    monkeypatch.setattr(Automation, "create", lambda self: created.append(self) or self)
+    exec(compile(code, "docs/catalog.md", "exec"), {})
+    [automation] = created
+    assert loaded == ["slack-webhook/localize-managers"]
+    assert automation.trigger.expect == {"localize.episode.held"}  # type: ignore[union-attr]
+    [action] = automation.actions
+    assert action.block_document_id == block._block_document_id  # type: ignore[union-attr]
+    assert "{{ event.payload.draft }}" in action.body  # type: ignore[union-attr]
+    # ...and its trigger fires on what the flow emits
+    from types import SimpleNamespace
+
+    from flows.episode import emit_held_event
+
+    report = SimpleNamespace(error_count=2, warning_count=1)
+    emit_held_event("ceo", "ep7", report, Path("/out/ceo/ep7.held"), Path("/out/ceo/ep7"))  # type: ignore[arg-type]
+    [event] = events
+    assert event.event in automation.trigger.expect  # type: ignore[union-attr]
+    assert automation.trigger.match.matches(event.resource)  # type: ignore[union-attr]
