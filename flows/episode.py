@@ -29,6 +29,7 @@ from localize.domain import CueTrack, Transcript
 from localize.errors import LocalizeError, TranscriptionError
 from localize.gate import (
     HELD_EVENT,
+    HOLD,
     check_locations,
     discard_held,
     held_dir,
@@ -647,7 +648,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
     glossary: Glossary = load_glossary(glossary_path)
     series_id = glossary.series.id
     out_dir = Path(params.out_dir) if params.out_dir else Path("out") / series_id / episode
-    check_locations(out_dir, may_hold=not params.review and params.on_qc_errors == "hold")
+    check_locations(out_dir, may_hold=not params.review and params.on_qc_errors == HOLD)
     logger.info("localizing %s (%s) into %s", episode, series_id, ", ".join(params.targets))
     job = progress.current_job() or episode  # a catalog run names it series/episode
 
@@ -788,7 +789,13 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
         with progress.stage("package", job=job):
             draft = hold_task(str(out_dir), series_id, episode, source, targets, report, dubs)
         return EpisodeResult(
-            str(out_dir), [], False, decision, len(report.flags_by_cue()), draft, report.error_count
+            out_dir=str(out_dir),
+            files=[],
+            qc_ok=False,
+            review=decision,
+            flagged_cues=len(report.flags_by_cue()),
+            held=draft,
+            qc_errors=report.error_count,
         )
     with progress.stage("package", job=job):
         manifest = package_task(
