@@ -457,13 +457,17 @@ def _load_glossary(path: str | None):  # type: ignore[no-untyped-def]
 
 
 def _qc_gate_option(parser: argparse.ArgumentParser, default: str | None) -> None:
-    where = "default: hold" if default else "default: the series' on_qc_errors, else hold"
+    where = (
+        "exit status 3; default: hold"
+        if default
+        else "listed as held; default: the series' on_qc_errors, else hold"
+    )
     parser.add_argument(
         "--on-qc-errors",
         default=default,
         choices=["hold", "publish"],
         help="without review, an episode whose QC has errors is held (draft and QC report "
-        f"in <out>.held/, nothing published; exit code 3) or published anyway ({where})",
+        f"in <out>.held/, nothing published: {where}) or published anyway",
     )
 
 
@@ -490,7 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--series", required=True, help="glossary name in glossaries/ or a path")
     p.add_argument("--to", nargs="+", default=["en"], metavar="LANG", help="target languages")
     p.add_argument("--dub", nargs="*", metavar="LANG", help="languages to dub")
-    p.add_argument("--no-review", action="store_true", help="publish without a review pause")
+    p.add_argument("--no-review", action="store_true", help="no review pause (see --on-qc-errors)")
     _qc_gate_option(p, default="hold")
     p.add_argument("--out", help="output folder (default: out/<series>/<episode>)")
     p.add_argument(
