@@ -51,6 +51,7 @@ def _one_episode(cfg: dict[str, Any], video: str, glossary: str, out: str) -> di
         targets=["en"],
         dub=["en"] if cfg.get("dub") else [],
         review=False,
+        on_qc_errors="publish",  # the bench times the whole job, publishing included
         out_dir=out,
         source=cfg["source"],
         mt_backend=cfg["mt_backend"],
@@ -120,7 +121,9 @@ def run_catalog(cfg: dict[str, Any]) -> dict[str, Any]:
         shutil.copyfile(cfg["glossaries"][i], folder / "glossary.toml")
         dub = '["en"]' if cfg.get("dub") else "[]"
         (folder / "series.toml").write_text(
-            f'[run]\ntargets = ["en"]\nsource = "{cfg["source"]}"\ndub = {dub}\n', encoding="utf-8"
+            f'[run]\ntargets = ["en"]\nsource = "{cfg["source"]}"\ndub = {dub}\n'
+            'on_qc_errors = "publish"\n',  # the bench times the whole job, publishing included
+            encoding="utf-8",
         )
         name = f"ep{i + 1:02d}"
         shutil.copyfile(video, folder / "episodes" / f"{name}.mp4")

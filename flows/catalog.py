@@ -28,11 +28,12 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.catalog_progress import CatalogProgress
 from flows.episode import EpisodeResult
-from flows.params import EpisodeParams, MTBackend, TargetLanguage
+from flows.params import EpisodeParams, MTBackend, QCPolicy, TargetLanguage
 from flows.runners import RunnerKind, api_for_workers, build_task_runner, resolve_runner
 from localize.catalog import (
     DONE,
     FAILED,
+    HELD,
     RESULTS_DIR,
     REVIEW,
     STATE_DIR,
@@ -40,12 +41,15 @@ from localize.catalog import (
     EpisodePlan,
     default_out,
     discover,
+    held_detail,
     manifest_id,
     plan,
     read_manifest,
+    rerun_held,
     state_lock,
     sweep_stale,
 )
+from localize.settings import RUN_KEYS
 
 #: every task run of a catalog episode carries this tag: ``prefect concurrency-limit
 #: create localize-catalog 2`` caps episodes across all workers and runs
@@ -78,13 +82,14 @@ def this_worker() -> WorkerInfo:
 @dataclass(frozen=True)
 class EpisodeOutcome:
     key: str
-    status: str  # "done", "failed"
+    status: str  # "done", "failed", "held"
     seconds: float
     error: str = ""
     #: per published language, the id of its own files (localize.catalog.manifest_id)
     manifests: dict[str, str] = field(default_factory=dict)
     stages: dict[str, float] = field(default_factory=dict)
     worker: WorkerInfo | None = None
+    qc_errors: int = 0  # of a held episode
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,8 @@ class CatalogResult:
     workers: dict[str, WorkerInfo] = field(default_factory=dict)
     #: the task runner, e.g. "dask: a local cluster of 2 worker processes"
     runner: str = ""
+    #: episodes held by the QC gate: "(N QC errors) draft at PATH"
+    held: dict[str, str] = field(default_factory=dict)
 
 
 def stage_times(flow_run_id: Any) -> dict[str, float]:
@@ -203,6 +210,17 @@ def episode_task(key: str, params: EpisodeParams, results: str) -> EpisodeOutcom
         first = error.splitlines()[0] if error.strip() else "failed"
         return EpisodeOutcome(key, FAILED, seconds, error=first, stages=stages, worker=worker)
     result: EpisodeResult = state.result()
+    if result.held:
+        detail = held_detail(result.qc_errors, result.held)
+        return EpisodeOutcome(
+            key,
+            HELD,
+            seconds,
+            error=detail,
+            stages=stages,
+            worker=worker,
+            qc_errors=result.qc_errors,
+        )
     manifest = read_manifest(Path(result.out_dir)) or {}
     return EpisodeOutcome(
         key,
@@ -235,21 +253,14 @@ def record_outcome(state: CatalogState, item: EpisodePlan, outcome: EpisodeOutco
 
 
 def _params(item: EpisodePlan, review: bool) -> EpisodeParams:
-    s = item.settings
+    """The episode flow's parameters: the series' run settings (every key of RUN_KEYS)
+    plus what belongs to this episode and this run."""
     return EpisodeParams(
         video=str(item.episode.video),
         series=str(item.glossary),
-        targets=s["targets"],
-        dub=s["dub"],
         review=review,
         out_dir=str(item.out_dir),
-        source=s["source"],
-        caption_band=s["caption_band"],
-        asr_model=s["asr_model"],
-        mt_backend=s["mt_backend"],
-        mt_model=s["mt_model"],
-        tts=s["tts"],
-        language_check=s["language_check"],
+        **{key: item.settings[key] for key in RUN_KEYS},
     )
 
 
@@ -257,7 +268,8 @@ def _summary(result: CatalogResult, outcomes: dict[str, EpisodeOutcome]) -> str:
     lines = [
         "## Catalog run",
         "",
-        f"**{len(result.processed)} processed, {len(result.skipped)} skipped (already done), "
+        f"**{len(result.processed)} processed, {len(result.held)} held, "
+        f"{len(result.skipped)} skipped (already done), "
         f"{len(result.failed)} failed, {len(result.rejected)} rejected.**",
         "",
     ]
@@ -272,8 +284,9 @@ def _summary(result: CatalogResult, outcomes: dict[str, EpisodeOutcome]) -> str:
         for key, o in outcomes.items():
             cells = [str(o.stages.get(s, "")) for s in stages]
             reason = o.error.replace("|", "\\|")
+            status = f"held ({o.qc_errors} QC errors)" if o.status == HELD else o.status
             lines.append(
-                f"| {key} | {o.status} | {o.seconds} | "
+                f"| {key} | {status} | {o.seconds} | "
                 + " | ".join(cells)
                 + f" | {o.worker or ''} | {reason} |"
             )
@@ -305,6 +318,7 @@ def localize_catalog(
     workers: int | None = None,
     result_storage: str | None = None,
     lock_timeout: float = 0.0,
+    on_qc_errors: QCPolicy | None = None,
 ) -> CatalogResult:
     """Localize the new and changed episodes of every series in ``catalog``.
 
@@ -316,6 +330,8 @@ def localize_catalog(
     ``result_storage`` (a path or fsspec URL; default ``OUT/.catalog/results``) holds the
     cached stage results; every worker must reach it. A second run on the same ``out``
     waits ``lock_timeout`` seconds for the first, then fails with CatalogBusyError.
+    ``on_qc_errors`` (overrides series.toml; default "hold"): without review, an episode
+    whose QC has errors is held (draft in ``OUT/<series>/<episode>.held``) or published.
     """
     logger = get_run_logger()
     root = Path(catalog).expanduser()
@@ -334,7 +350,12 @@ def localize_catalog(
         for stale in sweep_stale(out_root):
             logger.warning("removed %s, left half-written by an interrupted run", stale)
         state = CatalogState.load(out_root)
-        overrides = {"targets": targets, "mt_backend": mt_backend, "source": source}
+        overrides = {
+            "targets": targets,
+            "mt_backend": mt_backend,
+            "source": source,
+            "on_qc_errors": on_qc_errors,
+        }
         gone = functools.partial(review_gone, current=str(flow_run.id))
         plans, rejected = plan(discover(root), state, out_root, overrides, stale_review=gone)
         state.save()  # keep the hash cache even if the run stops early
@@ -342,7 +363,12 @@ def localize_catalog(
             logger.warning("rejected %s: %s", r.path, r.reason)
 
         def wanted(p: EpisodePlan) -> bool:
-            return any(s.needs_run and (retry_failed or s.status != FAILED) for s in p.languages)
+            held = rerun_held(p.settings, review=review)
+            return any(
+                (s.needs_run and (retry_failed or s.status != FAILED))
+                or (s.status == HELD and held)
+                for s in p.languages
+            )
 
         todo = [p for p in plans if wanted(p)]
         skipped = [p.episode.key for p in plans if not wanted(p)]
@@ -369,6 +395,7 @@ def localize_catalog(
         stages={k: o.stages for k, o in outcomes.items()},
         workers={k: o.worker for k, o in outcomes.items() if o.worker},
         runner=spec.describe(),
+        held={k: o.error for k, o in outcomes.items() if o.status == HELD},
     )
     create_markdown_artifact(
         _summary(result, outcomes), key="catalog-summary", description="Catalog run summary"
@@ -418,9 +445,13 @@ def run_episodes(
                     outcome = EpisodeOutcome(item.episode.key, FAILED, 0.0, error=error)
                 outcomes[item.episode.key] = outcome
                 record_outcome(state, item, outcome)
-                tracker.finished(outcome.key, outcome.status == FAILED, outcome.error)
+                tracker.finished(
+                    outcome.key, outcome.status == FAILED, outcome.error, outcome.status == HELD
+                )
                 if outcome.status == FAILED:
                     logger.error("%s failed: %s", outcome.key, outcome.error)
+                elif outcome.status == HELD:
+                    logger.warning("%s held: %s", outcome.key, outcome.error)
                 else:
                     logger.info(
                         "%s done in %.1f s on %s", outcome.key, outcome.seconds, outcome.worker

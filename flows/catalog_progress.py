@@ -25,7 +25,7 @@ class CatalogProgress:
 
     def __init__(self, total: int) -> None:
         self.total = total
-        self.done = self.failed = 0
+        self.done = self.failed = self.held = 0
         self.stage = progress.begin("episodes", job="catalog", total=total, unit="episodes")
         self.artifact: UUID | None = None
         try:
@@ -37,14 +37,19 @@ class CatalogProgress:
             get_run_logger().warning("no progress artifact: %s", exc)
 
     def _percent(self) -> float:
-        return 100.0 * (self.done + self.failed) / self.total if self.total else 100.0
+        return 100.0 * self._finished / self.total if self.total else 100.0
+
+    @property
+    def _finished(self) -> int:
+        return self.done + self.held + self.failed
 
     def _describe(self, last: str) -> str:
         if not self.total:
             return "Nothing to localize: every episode is up to date."
+        held = f", {self.held} held" if self.held else ""
         text = (
-            f"{self.done + self.failed} of {self.total} episodes finished "
-            f"({self.done} done, {self.failed} failed)"
+            f"{self._finished} of {self.total} episodes finished "
+            f"({self.done} done{held}, {self.failed} failed)"
         )
         return f"{text}; last: {last}" if last else text
 
@@ -52,15 +57,20 @@ class CatalogProgress:
         """Submit the episode ``key`` inside this: its stages become a row of their own."""
         return progress.job(key, parent=self.stage)
 
-    def finished(self, key: str, failed: bool, error: str = "") -> None:
-        """Episode ``key`` ended (``error``: its reason when it failed)."""
+    def finished(self, key: str, failed: bool, error: str = "", held: bool = False) -> None:
+        """Episode ``key`` ended (``error``: its reason when it failed; with ``held``, the
+        QC gate held it and ``error`` says why and where its draft is)."""
         if failed:
             self.failed += 1
+        elif held:
+            self.held += 1
         else:
             self.done += 1
         self.stage.advance()
         progress.finish_job(key, (error or "failed") if failed else None)
-        last = f"{key} failed: {error}" if failed else f"{key} done"
+        last = (
+            f"{key} failed: {error}" if failed else f"{key} held {error}" if held else f"{key} done"
+        )
         if self.artifact is None:
             return
         try:

@@ -28,6 +28,9 @@ def run_demo(out: Path, *, mt_backend: str = "llm", dub: bool = False) -> Episod
         mt_backend=mt_backend,  # type: ignore[arg-type]
         dub=["en"] if dub else [],
         music_stem=str(sample.music) if dub else None,
+        # a showcase, not a delivery: its outputs (report.html included) are for looking
+        # at, so QC errors do not hold it (docs/robustness.md, "Trust: the QC gate")
+        on_qc_errors="publish",
     )
     with progress.job("demo"):  # the episode's stages follow the sample's on one bar
         progress.begin("start", until_next=True)  # Prefect, until the flow's first stage

@@ -20,6 +20,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import INPUTS, TASK_SOURCE
 from prefect.context import get_run_context
+from prefect.events import emit_event
 from prefect.flow_runs import pause_flow_run, suspend_flow_run
 
 from flows.params import EpisodeParams
@@ -27,11 +28,20 @@ from flows.review_input import ReviewInput
 from localize import __version__, progress
 from localize.domain import CueTrack, Transcript
 from localize.errors import LocalizeError, TranscriptionError
+from localize.gate import (
+    HELD_EVENT,
+    HOLD,
+    check_locations,
+    discard_held,
+    held_dir,
+    held_message,
+    must_hold,
+)
 from localize.glossary import Glossary, load_glossary
 from localize.media import MediaInfo, probe
 from localize.models import localize_home, sha256_file
 from localize.ocr import OcrResult
-from localize.package import Manifest, publish_episode, published_languages
+from localize.package import ExtraWriter, Manifest, publish_episode, published_languages
 from localize.pipeline import choose_source, choose_targets, transcribe_to_cues
 from localize.pool import ModelPool
 from localize.qc import Flag, QCReport, build_report
@@ -401,16 +411,6 @@ def package_task(
         else ()
     )
 
-    def add_report(staging: Path) -> list[tuple[str, str, str | None, int | None]]:
-        page = render_html(
-            report,
-            title=f"{series} - {episode}",
-            duration_ms=max((c.end_ms for c in source.cues), default=0),
-            dubs={d.language: d.lines for d in dubs or []},
-        )
-        (staging / "report.html").write_text(page, encoding="utf-8")
-        return [("report.html", "report", None, None)]
-
     manifest = publish_episode(
         Path(out_dir),
         series=series,
@@ -419,7 +419,7 @@ def package_task(
         targets=targets,
         qc_json=report.to_json(),
         review_json=review.to_json() if review else None,
-        extra_writers=(add_dubs, add_report, *renditions),
+        extra_writers=(add_dubs, report_writer(report, series, episode, source, dubs), *renditions),
         languages=_language_records(targets, review),
         carried=carried,
         extra={
@@ -454,6 +454,8 @@ def package_task(
         },
     )
     get_run_logger().info("published %d files to %s", len(manifest.files), out_dir)
+    if discard_held(Path(out_dir)):
+        get_run_logger().info("removed the held draft %s: the episode is published", out_dir)
     create_markdown_artifact(
         f"Episode report: `{Path(out_dir).resolve() / 'report.html'}` (QC summary, "
         "reading-speed timelines, glossary adherence, dub fit).",
@@ -484,6 +486,86 @@ def _language_records(
         }
         for lang in targets
     }
+
+
+def report_writer(
+    report: QCReport,
+    series: str,
+    episode: str,
+    source: CueTrack,
+    dubs: list[DubSummary] | None,
+) -> ExtraWriter:
+    """A publish step writing ``report.html`` (QC summary, timelines, dub fit)."""
+
+    def add_report(staging: Path) -> list[tuple[str, str, str | None, int | None]]:
+        page = render_html(
+            report,
+            title=f"{series} - {episode}",
+            duration_ms=max((c.end_ms for c in source.cues), default=0),
+            dubs={d.language: d.lines for d in dubs or []},
+        )
+        (staging / "report.html").write_text(page, encoding="utf-8")
+        return [("report.html", "report", None, None)]
+
+    return add_report
+
+
+@task(name="hold", task_run_name="hold {episode}")
+def hold_task(
+    out_dir: str,
+    series: str,
+    episode: str,
+    source: CueTrack,
+    targets: dict[str, CueTrack],
+    report: QCReport,
+    dubs: list[DubSummary] | None = None,
+) -> str:
+    """QC has errors and nobody reviewed: write the draft and its QC report to
+    ``<out>.held`` (atomically, like a publish), leave ``out`` as it was, tell the
+    manager (log, artifact, the ``localize.episode.held`` event). Returns the draft's path."""
+    draft = held_dir(Path(out_dir))
+    publish_episode(
+        draft,
+        series=series,
+        episode=episode,
+        source=source,
+        targets=targets,
+        qc_json=report.to_json(),
+        extra_writers=(report_writer(report, series, episode, source, dubs),),
+        extra={"held": {"qc_errors": report.error_count, "out_dir": str(out_dir)}},
+    )
+    message = held_message(report.error_count, draft.absolute())
+    get_run_logger().warning("%s", message)
+    create_markdown_artifact(
+        f"**{episode} is held, not published.** {message}. QC report: "
+        f"`{draft.absolute() / 'report.html'}`.",
+        key=f"held-{_slug(episode)}",
+        description=f"{episode} was held: QC has errors and there was no review",
+    )
+    emit_held_event(series, episode, report, draft, Path(out_dir))
+    return str(draft)
+
+
+def emit_held_event(
+    series: str, episode: str, report: QCReport, draft: Path, out_dir: Path
+) -> None:
+    """The Prefect event automations notify on (related: this flow and task run)."""
+    emit_event(
+        event=HELD_EVENT,
+        resource={
+            "prefect.resource.id": f"localize.episode.{series}.{episode}",
+            "prefect.resource.name": f"{series}/{episode}",
+            "localize.series": series,
+            "localize.episode": episode,
+        },
+        payload={
+            "qc_errors": report.error_count,
+            "qc_warnings": report.warning_count,
+            "draft": str(draft.absolute()),
+            "report": str(draft.absolute() / "report.html"),
+            "out_dir": str(out_dir.absolute()),
+        },
+    )
 
 
 # ---------------------------------------------------------------------------- review
@@ -625,6 +707,9 @@ class EpisodeResult:
     qc_ok: bool
     review: str  # "approved", "skipped"
     flagged_cues: int
+    #: the draft folder when the episode was held (QC errors, no review), else ""
+    held: str = ""
+    qc_errors: int = 0
 
 
 @flow(name="localize-episode", log_prints=True, persist_result=True)
@@ -638,6 +723,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
     series_id = glossary.series.id
     out_dir = Path(params.out_dir) if params.out_dir else Path("out") / series_id / episode
     languages = choose_targets(params.targets, glossary, dub=params.dub)
+    check_locations(out_dir, may_hold=not params.review and params.on_qc_errors == HOLD)
     logger.info("localizing %s (%s) into %s", episode, series_id, ", ".join(languages))
     job = progress.current_job() or episode  # a catalog run names it series/episode
 
@@ -778,6 +864,18 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
         report = qc_task(
             episode, source, targets, str(glossary_path), info.duration_ms, outcomes, extra
         )
+    if must_hold(params.on_qc_errors, reviewed=history is not None, qc_errors=report.error_count):
+        with progress.stage("package", job=job):
+            draft = hold_task(str(out_dir), series_id, episode, source, targets, report, dubs)
+        return EpisodeResult(
+            out_dir=str(out_dir),
+            files=[],
+            qc_ok=False,
+            review=decision,
+            flagged_cues=len(report.flags_by_cue()),
+            held=draft,
+            qc_errors=report.error_count,
+        )
     with progress.stage("package", job=job):
         manifest = package_task(
             str(out_dir),
@@ -798,6 +896,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
         qc_ok=report.ok,
         review=decision,
         flagged_cues=flagged,
+        qc_errors=report.error_count,
     )
 
 

@@ -4,6 +4,6 @@ The model is pure pydantic and lives in the library (:mod:`localize.settings`), 
 catalog's ``series.toml`` is checked by the same rules as the form.
 """
 
-from localize.settings import EpisodeParams, MTBackend, TargetLanguage, TTSBackend
+from localize.settings import EpisodeParams, MTBackend, QCPolicy, TargetLanguage, TTSBackend
 
-__all__ = ["EpisodeParams", "MTBackend", "TTSBackend", "TargetLanguage"]
+__all__ = ["EpisodeParams", "MTBackend", "QCPolicy", "TTSBackend", "TargetLanguage"]

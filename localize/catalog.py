@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from localize.errors import LocalizeError
+from localize.gate import HELD_SUFFIX, PUBLISH
 from localize.models import sha256_file
 from localize.package import sweep_unpublished
 from localize.paths import UnsafePathError, is_within
@@ -60,6 +61,8 @@ INTERRUPTED = "interrupted"
 #: given the flow run id recorded with a waiting-for-review entry, why that run can no
 #: longer deliver the review ("" while it still can)
 StaleReview = Callable[[str], str]
+#: QC found errors in an unattended run: draft in <out>.held, nothing published (gate.py)
+HELD = "held"
 
 
 class CatalogError(LocalizeError):
@@ -162,6 +165,8 @@ def _rejection(path: Path, name: str, what: str, root: Path) -> str | None:
         return exc.message
     if not is_within(path, root):
         return f"symlink to {path.resolve()}, outside the catalog"
+    if what == "episode name" and name.endswith(HELD_SUFFIX):
+        return f"names ending in {HELD_SUFFIX} are kept for held drafts; rename the file"
     return None
 
 
@@ -530,6 +535,8 @@ def language_status(
         if gone:
             return LanguageStatus(episode, language, INTERRUPTED, gone)
         return LanguageStatus(episode, language, REVIEW, str(record.get("error", "")))
+    if status == HELD:
+        return LanguageStatus(episode, language, HELD, str(record.get("error", "")))
     manifest = read_manifest(out_dir)
     if manifest is None:
         return LanguageStatus(episode, language, CHANGED, "published output is missing")
@@ -569,6 +576,18 @@ def run_settings(
         settings["targets"] = list(glossary_targets)
     settings.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return check_run_settings(settings, str(series.folder / SETTINGS_FILE))
+
+
+def held_detail(qc_errors: int, draft: Path | str) -> str:
+    """What ``catalog status`` says after ``held``: ``(5 QC errors) draft at PATH``."""
+    return f"({qc_errors} QC errors) draft at {draft}"
+
+
+def rerun_held(settings: Mapping[str, Any], *, review: bool) -> bool:
+    """A held episode is run again (unchanged) only by a run that would publish it: with
+    review, or with ``on_qc_errors = "publish"``. Otherwise it stays held (and notifies
+    once), until its inputs change."""
+    return review or settings.get("on_qc_errors") == PUBLISH
 
 
 @dataclass(frozen=True)
@@ -612,9 +631,7 @@ def plan(
             continue
         version = glossary.version
         try:
-            settings = run_settings(
-                series, overrides, glossary_targets=glossary.series.targets
-            )
+            settings = run_settings(series, overrides, glossary_targets=glossary.series.targets)
         except LocalizeError as exc:  # one bad series.toml: the other series still run
             rejected.append(Rejected(str(series.folder / SETTINGS_FILE), exc.message))
             continue

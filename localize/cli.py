@@ -422,6 +422,7 @@ def _cmd_episode(args: argparse.Namespace) -> int:
             source=args.source,
             caption_band=args.caption_band,
             language_check=not args.no_language_check,
+            on_qc_errors=args.on_qc_errors,
         )
     except ValidationError as exc:
         from localize.settings import describe
@@ -441,6 +442,12 @@ def _cmd_episode(args: argparse.Namespace) -> int:
     with _progress_display():
         _starting(Path(args.video).stem)
         result = localize_episode(params)
+    if result.held:
+        from localize.gate import HELD_EXIT_CODE, held_message
+
+        print(held_message(result.qc_errors, Path(result.held).absolute()))
+        print(f"QC report: {Path(result.held).absolute() / 'report.html'}")
+        return HELD_EXIT_CODE
     _print_result(result, started)
     return 0
 
@@ -494,6 +501,7 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
                 workers=args.workers,
                 result_storage=args.result_storage,
                 lock_timeout=args.wait,
+                on_qc_errors=args.on_qc_errors,
             )
         print(
             catalog_summary(
@@ -503,6 +511,7 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
                 failed=result.failed,
                 rejected=result.rejected,
                 seconds=time.monotonic() - started,
+                held=result.held,
             )
         )
         return 1 if result.failed else 0
@@ -528,6 +537,21 @@ def _load_glossary(path: str | None):  # type: ignore[no-untyped-def]
     from localize.glossary import load_glossary
 
     return load_glossary(Path(path))
+
+
+def _qc_gate_option(parser: argparse.ArgumentParser, default: str | None) -> None:
+    where = (
+        "exit status 3; default: hold"
+        if default
+        else "listed as held; default: the series' on_qc_errors, else hold"
+    )
+    parser.add_argument(
+        "--on-qc-errors",
+        default=default,
+        choices=["hold", "publish"],
+        help="without review, an episode whose QC has errors is held (draft and QC report "
+        f"in <out>.held/, nothing published: {where}) or published anyway",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -557,7 +581,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--dub", nargs="*", metavar="LANG", help="languages to dub (none named: every target)"
     )
-    p.add_argument("--no-review", action="store_true", help="publish without a review pause")
+    p.add_argument("--no-review", action="store_true", help="no review pause (see --on-qc-errors)")
+    _qc_gate_option(p, default="hold")
     p.add_argument(
         "--drop-lang",
         nargs="+",
@@ -736,6 +761,7 @@ def build_parser() -> argparse.ArgumentParser:
                 help="cached stage results, reachable by every worker (default: "
                 "OUT/.catalog/results)",
             )
+            _qc_gate_option(c, default=None)
             c.add_argument(
                 "--wait",
                 type=float,

@@ -184,11 +184,7 @@ def publish_episode(
             f"cannot create the output folder {parent}: {exc.strerror or exc}",
             "choose an output folder you may write to (--out)",
         ) from exc
-    if out_dir.exists() and not out_dir.is_symlink():
-        raise LocalizeError(
-            f"{out_dir} exists and was not created by localize",
-            "choose another output folder, or move that one aside; it is never overwritten",
-        )
+    check_output_location(out_dir)
     sweep_unpublished(parent, older_than=started)
     staging = versions / f"{_STAGING}{out_dir.name}-{os.getpid()}-{threading.get_ident()}"
     with publish_lock(parent):  # a sweep must not take it for litter before it is locked
@@ -258,8 +254,10 @@ def _carry(carried: PublishedLanguages, staging: Path) -> list[ManifestEntry]:
     have = {e.path for e in carried.entries}
     for language in carried.languages:
         rel = f"review.{safe_name(language, 'language tag')}.json"
-        if rel not in have and carried.review_json and carried.records.get(language, {}).get(
-            "review"
+        if (
+            rel not in have
+            and carried.review_json
+            and carried.records.get(language, {}).get("review")
         ):
             (staging / rel).write_text(carried.review_json, encoding="utf-8")
             copied.append(ManifestEntry(rel, "review", language, 0, ""))
@@ -281,6 +279,8 @@ def _switch(out_dir: Path, staging: Path, final: Path) -> None:
     if link_tmp.is_symlink():
         link_tmp.unlink()
     link_tmp.symlink_to(os.path.relpath(final, parent))
+    if out_dir.is_dir() and not out_dir.is_symlink():
+        out_dir.rmdir()  # the empty folder the user made for it (fails if not empty)
     os.replace(link_tmp, out_dir)  # the one step that publishes
     _fsync_dir(parent)
     # resolved on both sides: the output path may lead through a symlink
@@ -330,6 +330,42 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def check_output_location(out_dir: Path) -> None:
+    """Raise unless ``out_dir`` can become a published episode: absent, published by
+    localize before (a symlink) or an empty folder. Cheap: runs call it before their first
+    stage, so a foreign folder is refused before any work is done."""
+    out_dir = Path(out_dir)
+    if out_dir.is_symlink() or not out_dir.exists():
+        return
+    try:
+        empty = out_dir.is_dir() and not any(out_dir.iterdir())
+    except OSError:
+        empty = False
+    if not empty:
+        raise LocalizeError(
+            f"{out_dir} exists and was not created by localize",
+            "choose another output folder, or move that one aside; it is never overwritten "
+            "(an empty folder is fine)",
+        )
+
+
+def unpublish(link: Path) -> bool:
+    """Remove a published folder: its symlink and the version folder it points to.
+
+    For drafts that a later publish replaces (a held episode's ``<out>.held``). Returns
+    whether there was one. Anything that is not a localize symlink is left alone.
+    """
+    link = Path(link)
+    if not link.is_symlink():
+        return False
+    with publish_lock(link.parent):
+        target = link.resolve()
+        link.unlink(missing_ok=True)
+        if target.parent == (link.parent / _VERSIONS).resolve():
+            shutil.rmtree(target, ignore_errors=True)
+    return True
 
 
 def _lock(folder: Path) -> int | None:

@@ -26,6 +26,8 @@ TargetLanguage = Literal["en", "es", "pt-BR", "id", "vi", "th", "ja", "ko", "fr"
 MTBackend = Literal["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"]
 #: "auto": piper where a packaged voice exists (English), espeak-ng elsewhere
 TTSBackend = Literal["auto", "piper", "espeak", "fake"]
+#: what an unattended run does with an episode whose QC has errors (localize.gate)
+QCPolicy = Literal["hold", "publish"]
 
 
 class EpisodeParams(BaseModel):
@@ -47,6 +49,11 @@ class EpisodeParams(BaseModel):
     )
     review: bool = Field(
         default=True, description="Pause for a translator's review before publishing"
+    )
+    on_qc_errors: QCPolicy = Field(
+        default="hold",
+        description="Without review: an episode whose QC has errors is held (its draft and "
+        "QC report go to <out>.held/, nothing is published) or published anyway",
     )
     out_dir: str | None = Field(
         default=None, description="Output folder (default: out/<series>/<episode>)"
@@ -87,8 +94,7 @@ class EpisodeParams(BaseModel):
     )
     drop_languages: list[str] = Field(
         default=[],
-        description="Published languages to remove (others not in targets are kept as "
-        "they are)",
+        description="Published languages to remove (others not in targets are kept as they are)",
     )
     review_timeout_hours: float = Field(
         default=72.0, gt=0, le=24 * 30, description="How long a review may take"
@@ -130,6 +136,7 @@ RUN_KEYS = (
     "tts",
     "caption_band",
     "language_check",
+    "on_qc_errors",
 )
 #: the episode flow's defaults of those settings
 DEFAULT_RUN: dict[str, Any] = {

@@ -158,15 +158,19 @@ def catalog_summary(
     failed: Mapping[str, str],
     rejected: Mapping[str, str],
     seconds: float | None = None,
+    held: Mapping[str, str] | None = None,
 ) -> str:
     """What a catalog run did: each localized episode with its flagged lines per language
     and its report, each failure with its reason, what was refused and skipped."""
     root = Path(out_root)
     processed, skipped = list(processed), list(skipped)
     took = f" in {format_duration(seconds)}" if seconds is not None else ""
+    held = held or {}
     lines = [
-        f"Catalog run{took}: {len(processed)} localized, {len(skipped)} already up to date, "
-        f"{len(failed)} failed, {len(rejected)} refused. Outputs in {root}"
+        f"Catalog run{took}: {len(processed)} localized, "
+        + (f"{len(held)} held, " if held else "")
+        + f"{len(skipped)} already up to date, {len(failed)} failed, {len(rejected)} refused. "
+        f"Outputs in {root}"
     ]
     for key in processed:
         out = root / key
@@ -175,12 +179,19 @@ def catalog_summary(
         counts = ", ".join(f"{lang} {len(items)}" for lang, items in flagged.items())
         attention = f"flagged lines: {counts}" if counts else "nothing flagged"
         lines.append(f"  done    {key}: {attention}; report {out / 'report.html'}")
+    for key, why in held.items():
+        lines.append(f"  held    {key}: {why}")
     for key, why in failed.items():
         lines.append(f"  FAILED  {key}: {why}")
     for path, why in rejected.items():
         lines.append(f"  refused {path}: {why}")
     if failed:
         lines.append("Failed episodes are retried by the next run; fix the cause first.")
+    if held:
+        lines.append(
+            "Held episodes (QC errors, no review) are not published: read their report, then "
+            "re-run with review on or --on-qc-errors publish, or fix the cause."
+        )
     return "\n".join(lines)
 
 

@@ -52,6 +52,9 @@ GUIDANCE: dict[str, str] = {
     "`localize models fetch --force NAME`; nothing half-verified is ever used.",
     "SubtitleFormatError": "The message names the file and line. Open it in a text editor; "
     "SRT and WebVTT are accepted, in UTF-8, UTF-16 or GB18030.",
+    "SettingsError": "A series.toml [run] table (merged with the run's own options) has a "
+    "key or value the episode flow does not accept; the message names the file and every "
+    "bad key. Only that series is skipped: the others run. docs/catalog.md lists the keys.",
     "ExchangeFormatError": "A file from another tool (a vendor's TMX) could not be read. "
     "Export it again as TMX 1.4 in UTF-8; `localize memory import` takes the units whose "
     "source language matches the series'.",
@@ -104,7 +107,7 @@ OTHER_GUIDANCE: dict[str, str] = {
     "captions read); give the band with `--band TOP,BOTTOM` or use speech instead.",
     "error: {out} exists; pass --force to replace it": "Choose another `--out`, or pass "
     "`--force` to replace the file.",
-    "error: invalid options: {problems}": "Fix the option named (see Invalid options "
+    "error: invalid options: {describe(exc)}": "Fix the option named (see Invalid options "
     "above); nothing ran.",
     "error: {exc}": "Any error above, with its `->` hint on the next line.",
     "error: {lost}": "The Prefect server is not answering (see `cannot reach the "

@@ -393,3 +393,56 @@ def test_runner_choice_and_the_dask_address_from_the_environment(
         resolve_runner("spark")
     with pytest.raises(RunnerError, match="at least 1"):
         resolve_runner("dask", workers=0)
+
+
+def test_a_held_episode_shows_its_qc_errors_and_stays_held_unless_a_run_would_publish(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from localize.catalog import HELD, held_detail, rerun_held
+
+    root = tmp_path / "catalog"
+    _series(root, "s", ["ep1.mp4"])
+    out = tmp_path / "out"
+    state = CatalogState.load(out)
+    [ep1], _ = plan(discover(root), state, out)
+    detail = held_detail(5, out / "s" / "ep1.held")
+    state.record(ep1.episode, ["en"], HELD, ep1.fingerprint("en"), error=detail)
+    state.save()
+
+    assert main(["catalog", "status", str(root), "--out", str(out)]) == 0
+    row = capsys.readouterr().out.splitlines()[1]
+    assert row.split()[:4] == ["s", "ep1", "en", "held"]
+    assert " ".join(row.split()).endswith(f"held (5 QC errors) draft at {out}/s/ep1.held")
+    [again], _ = plan(discover(root), CatalogState.load(out), out)
+    assert [s.status for s in again.languages] == [HELD]
+    # an unchanged held episode is not run again (and does not notify every night)...
+    assert not again.needs_run and not rerun_held(again.settings, review=False)
+    # ...unless the run would publish it: with review, or on_qc_errors = "publish"
+    assert rerun_held(again.settings, review=True)
+    [publish], _ = plan(discover(root), state, out, {"on_qc_errors": "publish"})
+    assert rerun_held(publish.settings, review=False)
+    # a change (here the video) makes it "changed": it runs like any other
+    (root / "s" / "episodes" / "ep1.mp4").write_bytes(b"another cut")
+    [changed], _ = plan(discover(root), CatalogState.load(out), out)
+    assert changed.languages[0].status == CHANGED and changed.needs_run
+
+
+def test_series_toml_sets_the_qc_gate_and_held_names_are_reserved(tmp_path: Path) -> None:
+    root = tmp_path / "catalog"
+    _series(root, "s", ["ep1.mp4", "ep1.held.mp4"], settings='[run]\non_qc_errors = "publish"\n')
+    catalog = discover(root)
+    assert catalog.series[0].settings == {"on_qc_errors": "publish"}
+    assert [e.name for e in catalog.series[0].episodes] == ["ep1"]
+    [rejected] = catalog.rejected
+    assert "kept for held drafts" in rejected.reason
+
+
+def test_the_catalog_sweep_keeps_held_drafts(tmp_path: Path) -> None:
+    from localize.catalog import sweep_stale
+
+    series = tmp_path / "out" / "s"
+    live = _version(series, "ep1-aaaa", link=True)
+    held = _version(series, "ep1.held-cccc", link=True)  # the draft of a held run
+    assert sweep_stale(tmp_path / "out") == []
+    assert (series / "ep1").resolve() == live.resolve()
+    assert (series / "ep1.held").resolve() == held.resolve() and held.is_dir()

@@ -274,3 +274,35 @@ def test_a_review_run_without_a_ui_to_open_refuses_to_start(
     err = capsys.readouterr().err
     assert "review needs a Prefect UI" in err and "localize serve" in err and "--no-review" in err
     assert not out.exists()
+
+
+def test_catalog_summaries_list_held_episodes_with_their_qc_errors() -> None:
+    from flows.catalog import CatalogResult, EpisodeOutcome, _summary
+    from localize.summary import catalog_summary
+
+    why = "(4 QC errors) draft at /out/ceo/ep3.held"
+    text = catalog_summary(
+        "/out", processed=[], skipped=["ceo/ep1"], failed={}, rejected={}, held={"ceo/ep3": why}
+    )
+    assert "0 localized, 1 held, 1 already up to date, 0 failed" in text
+    assert f"held    ceo/ep3: {why}" in text
+    assert "--on-qc-errors publish" in text
+    # the catalog-summary artifact in the Prefect UI
+    outcome = EpisodeOutcome("ceo/ep3", "held", 3.5, error=why, qc_errors=4)
+    result = CatalogResult([], ["ceo/ep1"], {}, {}, {}, held={"ceo/ep3": why})
+    artifact = _summary(result, {"ceo/ep3": outcome})
+    assert "**0 processed, 1 held, 1 skipped" in artifact
+    assert "| ceo/ep3 | held (4 QC errors) | 3.5 |" in artifact and why in artifact
+
+
+def test_the_qc_gate_option_of_episode_and_catalog_run() -> None:
+    from localize.cli import build_parser
+
+    parser = build_parser()
+    episode = parser.parse_args(["episode", "ep.mp4", "--series", "s"])
+    assert episode.on_qc_errors == "hold"
+    catalog = parser.parse_args(["catalog", "run", "CATALOG", "--on-qc-errors", "publish"])
+    assert catalog.on_qc_errors == "publish"
+    assert parser.parse_args(["catalog", "run", "CATALOG"]).on_qc_errors is None  # series.toml
+    with pytest.raises(SystemExit):
+        parser.parse_args(["episode", "ep.mp4", "--series", "s", "--on-qc-errors", "maybe"])

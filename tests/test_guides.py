@@ -12,7 +12,8 @@ How the guides mark their commands (each guide says so at its top):
   guides show the real default, the test uses the dry-run translator to stay fast. So does
   ``localize catalog status``, so that it compares with what those runs did (otherwise an
   episode done with ``fake`` reads "changed: translation backend changed"). Every
-  substitution is printed in the test's output;
+  substitution is printed in the test's output. A command must exit 0, unless it ends
+  with a comment ``# exit N`` (e.g. a held episode's 3);
 * every other fenced block is **checked, not run**: each ``localize ...`` line must parse
   with the real command line, and each ``prefect deployment run`` names a served
   deployment with parameters that validate.
@@ -43,6 +44,8 @@ BIN = Path(sys.executable).parent
 #: commands that translate with the LLM by default, and what the test adds to them
 FAKE_MT = (("episode",), ("demo",), ("catalog", "run"), ("catalog", "status"))
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
+#: a console command's expected exit status, when not 0: ``$ localize ...   # exit 3``
+_EXIT = re.compile(r"#\s*exit (\d+)\b")
 
 
 @dataclass
@@ -119,7 +122,9 @@ def run_guide(guide: Path, work: Path, env: dict[str, str]) -> list[Ran]:
         )
         result = Ran(step.command, argv, proc.returncode, proc.stdout, proc.stderr)
         ran.append(result)
-        assert proc.returncode == 0, f"{step.command}\n{proc.stdout}\n{proc.stderr}"
+        expect = _EXIT.search(step.command)
+        code = int(expect.group(1)) if expect else 0
+        assert proc.returncode == code, f"{step.command}\n{proc.stdout}\n{proc.stderr}"
         printed = _collapse(proc.stdout + "\n" + proc.stderr)
         for line in step.expected:
             assert _loose(line).search(printed), (
@@ -258,11 +263,16 @@ def test_manager_guide_runs_as_written(prefect_api: str, tmp_path: Path) -> None
     commands = [r.command.split()[:3] for r in ran]
     assert ["localize", "catalog", "run"] in commands
 
-    # the episode run: progress as one line per stage (stderr is not a terminal), in order
-    episode, added = [r for r in ran if r.argv[1:2] == ["episode"]]
+    # the unattended episode run: QC found errors (the fake translator's Chinese), so it
+    # is held: a draft and its report next to the output, nothing published, exit 3
+    held, episode, added = [r for r in ran if r.argv[1:2] == ["episode"]]
+    assert held.code == 3 and "--on-qc-errors" not in held.argv
+    draft = work / "out" / "ep1.held"
+    assert "held: " in held.stdout and f"draft at {draft}; re-run with review on" in held.stdout
     # adding French later kept English byte for byte (the guide's `cmp` passed) and
     # published both
     assert re.search(r"subtitles .*\(zh-Hans, fr, (en, es|es, en)\)", added.stdout), added.stdout
+    # published on purpose: progress as one line per stage (stderr is not a terminal)
     lines = re.findall(r"^\[\d+:\d\d\] ep1: ([^,(\n]+)", episode.stderr, re.M)
     stages = [s.strip() for i, s in enumerate(lines) if i == 0 or s != lines[i - 1]]
     expected = ["start", "probe", "transcribe", "ocr", "translate en", "translate es", "qc"]
@@ -278,8 +288,13 @@ def test_manager_guide_runs_as_written(prefect_api: str, tmp_path: Path) -> None
     assert re.search(r"^  en: (\d+) of \1 lines flagged \(\1 with errors\)$", out, re.M), out
     assert re.search(r"^    #1 +0:01  source-script", out, re.M), out
 
-    # the catalog run: its summary names the episode, its flagged lines and its report
-    [catalog] = [r for r in ran if r.argv[1:3] == ["catalog", "run"]]
+    assert not draft.exists()  # the draft goes once the episode is published
+
+    # the catalog runs: the first holds the episode, the second publishes it; the summary
+    # names the episode, its flagged lines and its report
+    held_run, catalog = [r for r in ran if r.argv[1:3] == ["catalog", "run"]]
+    assert held_run.code == 0
+    assert re.search(r"held +ceo-contract-bride/ep1: \(\d+ QC errors\) draft at ", held_run.stdout)
     assert "1 localized, 0 already up to date, 0 failed" in catalog.stdout
     assert re.search(r"done +ceo-contract-bride/ep1: flagged lines: .*en \d+", catalog.stdout)
     assert "catalog: episodes, 1 episodes" in catalog.stderr

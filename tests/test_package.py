@@ -10,7 +10,7 @@ import pytest
 
 from localize.domain import Cue, CueTrack
 from localize.errors import LocalizeError
-from localize.package import publish_episode
+from localize.package import check_output_location, publish_episode
 from localize.subtitles import read_subtitles
 
 ZH = CueTrack("zh-Hans", (Cue(0, 1200, "你好"), Cue(1500, 3000, "再见")))
@@ -236,3 +236,48 @@ def test_old_versions_are_removed_through_a_symlinked_output_path(tmp_path: Path
     versions = [p.name for p in (real / ".versions").iterdir() if p.is_dir()]
     assert versions == [out.resolve().name]
     assert read_subtitles(out / "ep01.en.srt").cues[0].text == "Hi there"
+
+
+def test_an_empty_folder_made_for_the_output_is_accepted(tmp_path: Path) -> None:
+    out = tmp_path / "ep01"
+    out.mkdir()  # made by the user (or a script) before the run
+    check_output_location(out)
+    _publish(out)
+    assert out.is_symlink()
+    assert read_subtitles(out / "ep01.en.srt").cues[0].text == "Hello"
+
+
+@pytest.mark.parametrize("kind", ["non-empty folder", "file"])
+def test_the_output_location_check_refuses_what_localize_did_not_make(
+    tmp_path: Path, kind: str
+) -> None:
+    out = tmp_path / "ep01"
+    if kind == "file":
+        out.write_text("keep me")
+    else:
+        out.mkdir()
+        (out / "precious.txt").write_text("keep me")
+    with pytest.raises(LocalizeError, match="exists and was not created by localize"):
+        check_output_location(out)
+    check_output_location(tmp_path / "absent")  # absent: fine
+    _publish(tmp_path / "done")
+    check_output_location(tmp_path / "done")  # published before: fine
+
+
+def test_a_held_draft_survives_the_sweep_and_is_removed_by_unpublish(tmp_path: Path) -> None:
+    from localize.gate import discard_held, held_dir
+    from localize.package import sweep_unpublished
+
+    out = tmp_path / "ep01"
+    _publish(out)
+    draft = held_dir(out)
+    assert draft == tmp_path / "ep01.held"
+    _publish(draft)
+    version = draft.resolve()
+    # the catalog's post-kill sweep (idle: no publish running) keeps drafts and outputs
+    sweep_unpublished(tmp_path, idle=True)
+    assert (draft / "ep01.en.srt").is_file() and (out / "ep01.en.srt").is_file()
+    assert discard_held(out)
+    assert not draft.exists() and not draft.is_symlink() and not version.exists()
+    assert (out / "ep01.en.srt").is_file()
+    assert not discard_held(out)  # nothing left to remove

@@ -52,7 +52,10 @@ def make_catalog(root: Path, episodes: dict[str, Path], *, series: str = "ceo") 
     folder = root / series
     (folder / "episodes").mkdir(parents=True)
     shutil.copyfile(GLOSSARY, folder / "glossary.toml")
-    (folder / "series.toml").write_text('[run]\ntargets = ["en"]\nsource = "asr"\n')
+    # the fake translator leaves Chinese in place, which QC flags: publish anyway (the
+    # QC gate's own tests hold)
+    settings = '[run]\ntargets = ["en"]\nsource = "asr"\non_qc_errors = "publish"\n'
+    (folder / "series.toml").write_text(settings)
     for name, clip in episodes.items():
         shutil.copyfile(clip, folder / "episodes" / f"{name}.mp4")
     return root

@@ -28,6 +28,7 @@ def _params(episode: SampleEpisode, out: Path, **kw: Any):  # type: ignore[no-un
         review=False,
         out_dir=str(out),
         mt_backend="fake",
+        on_qc_errors="publish",  # the fake translator's Chinese is a QC error
     )
     base.update(kw)
     return EpisodeParams(**base)
