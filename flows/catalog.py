@@ -217,6 +217,7 @@ def _params(item: EpisodePlan, review: bool) -> EpisodeParams:
         mt_model=s["mt_model"],
         tts=s["tts"],
         language_check=s["language_check"],
+        compute_threads=s["compute_threads"],
     )
 
 
@@ -272,10 +273,12 @@ def localize_catalog(
     workers: int | None = None,
     result_storage: str | None = None,
     lock_timeout: float = 0.0,
+    compute_threads: int | None = None,
 ) -> CatalogResult:
     """Localize the new and changed episodes of every series in ``catalog``.
 
-    ``targets``, ``mt_backend`` and ``source`` override each series' ``series.toml``.
+    ``targets``, ``mt_backend``, ``source`` and ``compute_threads`` (CPU threads per model,
+    the same on every runner and worker) override each series' ``series.toml``.
     Review is off by default: a nightly run should not wait for people.
 
     ``runner``: ``thread`` (default), ``dask`` (a local cluster of ``workers`` processes,
@@ -301,7 +304,12 @@ def localize_catalog(
         for stale in sweep_stale(out_root):
             logger.warning("removed %s, left half-written by an interrupted run", stale)
         state = CatalogState.load(out_root)
-        overrides = {"targets": targets, "mt_backend": mt_backend, "source": source}
+        overrides = {
+            "targets": targets,
+            "mt_backend": mt_backend,
+            "source": source,
+            "compute_threads": compute_threads,
+        }
         plans, rejected = plan(discover(root), state, out_root, overrides)
         state.save()  # keep the hash cache even if the run stops early
         for r in rejected:

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from localize.numerics import DEFAULT_COMPUTE_THREADS
+
 #: target languages the UI offers (each has a subtitle style profile)
 TargetLanguage = Literal["en", "es", "pt-BR", "id", "vi", "th", "ja", "ko", "fr", "de"]
 MTBackend = Literal["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"]
@@ -68,6 +70,14 @@ class EpisodeParams(BaseModel):
         default=None,
         description="The producer's music-and-effects stem, if any: the bed under the dub "
         "(without it the original soundtrack is ducked under the dubbed voice)",
+    )
+    compute_threads: int = Field(
+        default=DEFAULT_COMPUTE_THREADS,
+        ge=1,
+        le=256,
+        description="CPU threads each model computes with. Fixed, not the worker's core "
+        "count, so the same settings compute alike on every runner and worker; 1 suits a "
+        "one-core worker, more speeds up a big machine (outputs may then differ slightly)",
     )
     review_timeout_hours: float = Field(
         default=72.0, gt=0, le=24 * 30, description="How long a review may take"

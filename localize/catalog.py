@@ -31,6 +31,7 @@ from typing import Any
 
 from localize.errors import LocalizeError
 from localize.models import sha256_file
+from localize.numerics import DEFAULT_COMPUTE_THREADS
 from localize.package import sweep_unpublished
 from localize.paths import UnsafePathError, is_within
 
@@ -56,6 +57,7 @@ RUN_KEYS = (
     "tts",
     "caption_band",
     "language_check",
+    "compute_threads",
 )
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -333,6 +335,13 @@ def fingerprint(
         "tts": settings.get("tts") if language in dub else None,
         # only when off: fingerprints recorded before this setting existed stay equal
         **({"language_check": False} if settings.get("language_check") is False else {}),
+        # only when not the default, likewise; other threads may round differently
+        **(
+            {"compute_threads": threads}
+            if (threads := settings.get("compute_threads", DEFAULT_COMPUTE_THREADS))
+            != DEFAULT_COMPUTE_THREADS
+            else {}
+        ),
     }
 
 
@@ -546,6 +555,7 @@ DEFAULT_RUN: dict[str, Any] = {
     "tts": "auto",
     "caption_band": None,
     "language_check": True,
+    "compute_threads": DEFAULT_COMPUTE_THREADS,
 }
 
 
