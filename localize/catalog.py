@@ -495,6 +495,7 @@ _LABELS = {
     "dub": "dub choice",
     "tts": "voice synthesis",
     "language_check": "language check",
+    "compute_threads": "compute threads",
 }
 
 
