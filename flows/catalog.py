@@ -319,10 +319,12 @@ def localize_catalog(
     result_storage: str | None = None,
     lock_timeout: float = 0.0,
     on_qc_errors: QCPolicy | None = None,
+    compute_threads: int | None = None,
 ) -> CatalogResult:
     """Localize the new and changed episodes of every series in ``catalog``.
 
-    ``targets``, ``mt_backend`` and ``source`` override each series' ``series.toml``.
+    ``targets``, ``mt_backend``, ``source`` and ``compute_threads`` (CPU threads per model,
+    the same on every runner and worker) override each series' ``series.toml``.
     Review is off by default: a nightly run should not wait for people.
 
     ``runner``: ``thread`` (default), ``dask`` (a local cluster of ``workers`` processes,
@@ -355,6 +357,7 @@ def localize_catalog(
             "mt_backend": mt_backend,
             "source": source,
             "on_qc_errors": on_qc_errors,
+            "compute_threads": compute_threads,
         }
         gone = functools.partial(review_gone, current=str(flow_run.id))
         plans, rejected = plan(discover(root), state, out_root, overrides, stale_review=gone)

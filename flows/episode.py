@@ -40,6 +40,7 @@ from localize.gate import (
 from localize.glossary import Glossary, load_glossary
 from localize.media import MediaInfo, probe
 from localize.models import localize_home, sha256_file
+from localize.numerics import DEFAULT_COMPUTE_THREADS
 from localize.ocr import OcrResult
 from localize.package import ExtraWriter, Manifest, publish_episode, published_languages
 from localize.pipeline import choose_source, choose_targets, transcribe_to_cues
@@ -78,8 +79,18 @@ def model_pool() -> ModelPool:
         return _pool()
 
 
-def _translator(backend: str, model: str) -> Any:
-    return model_pool().translator(backend, model)
+def _translator(backend: str, model: str, threads: int = DEFAULT_COMPUTE_THREADS) -> Any:
+    return model_pool().translator(backend, model, threads=threads)
+
+
+def run_numerics(params: EpisodeParams, *, asr: bool) -> dict[str, Any]:
+    """Threads, device and compute type of the episode's models, as this worker loads
+    them (for the manifest: which numerics made the published text)."""
+    return model_pool().numerics(
+        params.compute_threads,
+        asr_backend="faster-whisper" if asr else None,
+        mt_backend=params.mt_backend,
+    )
 
 
 def resolve_glossary_path(series: str) -> Path:
@@ -126,6 +137,7 @@ def transcribe_task(
     glossary_version: str,
     language_check: bool = True,
     code_version: str = __version__,
+    compute_threads: int = DEFAULT_COMPUTE_THREADS,
 ) -> tuple[CueTrack, Transcript]:
     logger = get_run_logger()
     glossary = load_glossary(Path(glossary_path))
@@ -136,6 +148,7 @@ def transcribe_task(
         glossary=glossary,
         pool=model_pool(),
         check_language=language_check,
+        threads=compute_threads,
     )
     for dropped in transcript.dropped:
         logger.info(
@@ -194,13 +207,14 @@ def translate_task(
     series_id: str,
     approved_digest: str = "",
     code_version: str = __version__,
+    compute_threads: int = DEFAULT_COMPUTE_THREADS,
 ) -> tuple[CueTrack, list[LineOutcome]]:
     """``approved_digest`` is part of the cache key (and otherwise unused): a line
     approved in review after a cached run makes the next run translate again, so the
     memory's approved text wins over the cached machine output."""
     logger = get_run_logger()
     glossary = load_glossary(Path(glossary_path))
-    translator = _translator(backend, model)
+    translator = _translator(backend, model, compute_threads)
     memory = TranslationMemory(series_memory_path(series_id))
     track, outcomes = translate_cues(
         source, translator, target=target, glossary=glossary, memory=memory, episode=episode
@@ -358,6 +372,7 @@ def package_task(
     dubs: list[DubSummary] | None = None,
     video: str | None = None,
     drop: list[str] | None = None,
+    numerics: dict[str, Any] | None = None,
 ) -> Manifest:
     """Publish subtitles, dubs, the MP4 with every track and the HLS package at once.
 
@@ -442,6 +457,7 @@ def package_task(
             ),
             "qc_ok": report.ok,
             "localize_version": __version__,
+            "numerics": numerics,
             "dubs": [
                 {
                     "language": d.language,
@@ -758,6 +774,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
                     str(glossary_path),
                     glossary.version,
                     params.language_check,
+                    compute_threads=params.compute_threads,
                 )
             except TranscriptionError as exc:
                 if not want_ocr:
@@ -796,6 +813,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
                 glossary.version,
                 series_id,
                 memory.approved_digest([c.text for c in source.cues], target),
+                compute_threads=params.compute_threads,
             )
     targets = {lang: track for lang, (track, _) in translated.items()}
     outcomes = {lang: out for lang, (_, out) in translated.items()}
@@ -887,7 +905,8 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
             history,
             dubs,
             str(video) if info.has_video else None,
-            params.drop_languages,
+            drop=params.drop_languages,
+            numerics=run_numerics(params, asr=want_asr),
         )
     flagged = len(report.flags_by_cue())
     return EpisodeResult(

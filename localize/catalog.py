@@ -32,6 +32,7 @@ from typing import Any
 from localize.errors import LocalizeError
 from localize.gate import HELD_SUFFIX, PUBLISH
 from localize.models import sha256_file
+from localize.numerics import DEFAULT_COMPUTE_THREADS
 from localize.package import sweep_unpublished
 from localize.paths import UnsafePathError, is_within
 from localize.settings import DEFAULT_RUN, RUN_KEYS, check_run_settings
@@ -341,6 +342,13 @@ def fingerprint(
         "tts": settings.get("tts") if language in dub else None,
         # only when off: fingerprints recorded before this setting existed stay equal
         **({"language_check": False} if settings.get("language_check") is False else {}),
+        # only when not the default, likewise; other threads may round differently
+        **(
+            {"compute_threads": threads}
+            if (threads := settings.get("compute_threads", DEFAULT_COMPUTE_THREADS))
+            != DEFAULT_COMPUTE_THREADS
+            else {}
+        ),
     }
 
 
@@ -505,6 +513,7 @@ _LABELS = {
     "dub": "dub choice",
     "tts": "voice synthesis",
     "language_check": "language check",
+    "compute_threads": "compute threads",
 }
 
 

@@ -18,6 +18,7 @@ from typing import IO
 
 from localize import __version__
 from localize.errors import LocalizeError
+from localize.numerics import DEFAULT_COMPUTE_THREADS
 
 EPILOG = """\
 examples:
@@ -110,6 +111,7 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
         glossary=glossary,
         language=args.language,
         check_language=not args.no_language_check,
+        threads=args.compute_threads,
     )
     out = Path(args.out)
     write_subtitles(track, out)
@@ -134,8 +136,8 @@ def _cmd_translate(args: argparse.Namespace) -> int:
 
     glossary = _load_glossary(args.glossary)
     source = read_subtitles(Path(args.input), language=args.source)
-    kwargs = {} if args.backend == "fake" else {"model": args.model}
-    translator = create_translator(args.backend, **kwargs)
+    kwargs: dict[str, object] = {"model": args.model, "threads": args.compute_threads}
+    translator = create_translator(args.backend, **({} if args.backend == "fake" else kwargs))
     memory = TranslationMemory(Path(args.memory)) if args.memory else None
     track, outcomes = translate_cues(
         source, translator, target=args.to, glossary=glossary, memory=memory
@@ -423,6 +425,7 @@ def _cmd_episode(args: argparse.Namespace) -> int:
             caption_band=args.caption_band,
             language_check=not args.no_language_check,
             on_qc_errors=args.on_qc_errors,
+            compute_threads=args.compute_threads,
         )
     except ValidationError as exc:
         from localize.settings import describe
@@ -502,6 +505,7 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
                 result_storage=args.result_storage,
                 lock_timeout=args.wait,
                 on_qc_errors=args.on_qc_errors,
+                compute_threads=args.compute_threads,
             )
         print(
             catalog_summary(
@@ -516,7 +520,11 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
         )
         return 1 if result.failed else 0
     state = CatalogState.load(out)
-    overrides = {"targets": args.to, "mt_backend": args.mt_backend}
+    overrides = {
+        "targets": args.to,
+        "mt_backend": args.mt_backend,
+        "compute_threads": args.compute_threads,
+    }
     try:
         with state_lock(out, wait=0):  # no run is active: the reviews it waited for are over
             plans, rejected = plan(discover(root), state, out, overrides, stale_review=review_ended)
@@ -617,6 +625,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="speech synthesis for --dub (auto: piper for English, else espeak-ng)",
     )
     p.add_argument("--music-stem", help="the producer's music-and-effects stem for the dub bed")
+    _add_compute_threads(p)
     p.set_defaults(handler=_cmd_episode)
 
     p = sub.add_parser("serve", help="start the local Prefect server + UI and serve deployments")
@@ -644,6 +653,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="transcribe even if the speech does not sound like Mandarin",
     )
+    _add_compute_threads(p)
     p.set_defaults(handler=_cmd_transcribe)
 
     p = sub.add_parser("ocr", help="read burned-in Chinese captions into subtitles")
@@ -673,6 +683,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--source", default="zh-Hans", help="language of the input")
     p.add_argument("--memory", help="translation memory file (SQLite) to read and update")
+    _add_compute_threads(p)
     p.set_defaults(handler=_cmd_translate)
 
     p = sub.add_parser("models", help="list, fetch and verify models")
@@ -735,6 +746,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="override the series' translation backend (status: compare with a run "
             "that uses it)",
         )
+        _add_compute_threads(c, default=None, what="override the series' CPU threads per model")
         if name == "run":
             c.add_argument("--max-parallel", type=int, default=2, help="episodes at a time")
             c.add_argument(
@@ -771,6 +783,32 @@ def build_parser() -> argparse.ArgumentParser:
             )
     p.set_defaults(handler=_cmd_catalog)
     return parser
+
+
+def _add_compute_threads(
+    parser: argparse.ArgumentParser,
+    *,
+    default: int | None = DEFAULT_COMPUTE_THREADS,
+    what: str = f"CPU threads per model (default: {DEFAULT_COMPUTE_THREADS})",
+) -> None:
+    parser.add_argument(
+        "--compute-threads",
+        type=_positive_int,
+        default=default,
+        metavar="N",
+        help=f"{what}; fixed, not the core count, so every machine and runner computes "
+        "alike (docs/robustness.md)",
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from localize.domain import CueTrack, Transcript
+from localize.numerics import DEFAULT_COMPUTE_THREADS
 from localize.pool import ModelPool
 from localize.segment import load_style_profile, segment_transcript
 from localize.transcribe import (
@@ -136,10 +137,12 @@ def transcribe_to_cues(
     language: str = "zh-Hans",
     pool: ModelPool | None = None,
     check_language: bool = True,
+    threads: int = DEFAULT_COMPUTE_THREADS,
 ) -> tuple[CueTrack, Transcript]:
-    """Recognise an episode's speech and cut it into cues for ``language``'s profile."""
+    """Recognise an episode's speech and cut it into cues for ``language``'s profile,
+    the model computing on ``threads`` CPU threads (see :mod:`localize.numerics`)."""
     pool = pool or ModelPool()
-    transcriber = pool.transcriber(model)
+    transcriber = pool.transcriber(model, threads=threads)
     options = asr_options(glossary, check_language=check_language)
     transcript = transcribe_file(path, transcriber, options)
     track = segment_transcript(transcript, load_style_profile(language))

@@ -15,10 +15,9 @@ from localize.errors import ModelError
 Factory = Callable[..., Any]
 
 
-def build_backend(
-    registry: MutableMapping[str, str | Factory], name: str, what: str, **kwargs: Any
-) -> Any:
-    """Build backend ``name`` from ``registry``; ``what`` names the kind in errors."""
+def resolve_backend(registry: MutableMapping[str, str | Factory], name: str, what: str) -> Factory:
+    """The factory of backend ``name`` (imported on first use); ``what`` names the kind
+    in errors."""
     try:
         factory = registry[name]
     except KeyError:
@@ -31,4 +30,11 @@ def build_backend(
         module_name, _, attr = factory.partition(":")
         factory = getattr(importlib.import_module(module_name), attr)
         registry[name] = factory
-    return factory(**kwargs)
+    return factory
+
+
+def build_backend(
+    registry: MutableMapping[str, str | Factory], name: str, what: str, **kwargs: Any
+) -> Any:
+    """Build backend ``name`` from ``registry``; ``what`` names the kind in errors."""
+    return resolve_backend(registry, name, what)(**kwargs)

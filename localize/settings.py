@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from localize.errors import LocalizeError
+from localize.numerics import DEFAULT_COMPUTE_THREADS
 
 #: target languages the UI offers (each has a subtitle style profile)
 TargetLanguage = Literal["en", "es", "pt-BR", "id", "vi", "th", "ja", "ko", "fr", "de"]
@@ -96,6 +97,14 @@ class EpisodeParams(BaseModel):
         default=[],
         description="Published languages to remove (others not in targets are kept as they are)",
     )
+    compute_threads: int = Field(
+        default=DEFAULT_COMPUTE_THREADS,
+        ge=1,
+        le=256,
+        description="CPU threads each model computes with. Fixed, not the worker's core "
+        "count, so the same settings compute alike on every runner and worker; 1 suits a "
+        "one-core worker, more speeds up a big machine (outputs may then differ slightly)",
+    )
     review_timeout_hours: float = Field(
         default=72.0, gt=0, le=24 * 30, description="How long a review may take"
     )
@@ -137,6 +146,7 @@ RUN_KEYS = (
     "caption_band",
     "language_check",
     "on_qc_errors",
+    "compute_threads",
 )
 #: the episode flow's defaults of those settings
 DEFAULT_RUN: dict[str, Any] = {

@@ -149,11 +149,3 @@ def run_tool(
             stderr=tail,
         )
     return proc
-
-
-def usable_cpus() -> int:
-    """Cores this process may run on (respects taskset/cgroup affinity)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)

@@ -9,7 +9,6 @@ the same guarantees: simplified characters, punctuation, hallucination guards.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,6 +23,7 @@ from localize.domain import DroppedSegment, Segment, Transcript, Word
 from localize.errors import ModelError, TranscriptionError
 from localize.media import ASR_SAMPLE_RATE, DEFAULT_WINDOW_S, iter_audio_windows
 from localize.models import ModelStore
+from localize.numerics import DEFAULT_COMPUTE_THREADS, Numerics, ct2_numerics
 from localize.registry import build_backend
 
 log = logging.getLogger(__name__)
@@ -110,17 +110,6 @@ class Transcriber(Protocol):
 
 
 # --------------------------------------------------------------------------- backends
-def _choose_device(device: str, compute_type: str) -> tuple[str, str]:
-    """int8 on CPU, float16 on a GPU, unless the caller says otherwise."""
-    import ctranslate2
-
-    if device == "auto":
-        device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-    if compute_type == "auto":
-        compute_type = "float16" if device == "cuda" else "int8"
-    return device, compute_type
-
-
 def _whisper_repo(ref: str) -> str:
     """Map faster-whisper's short names (large-v3, turbo...) to their hub repo ids."""
     try:
@@ -140,19 +129,21 @@ class FasterWhisperTranscriber:
         store: ModelStore | None = None,
         device: str = "auto",
         compute_type: str = "auto",
-        cpu_threads: int = 0,
+        cpu_threads: int = DEFAULT_COMPUTE_THREADS,
     ) -> None:
         from faster_whisper import WhisperModel
 
         store = store or ModelStore()
         path = store.resolve(_whisper_repo(model))
-        self.device, self.compute_type = _choose_device(device, compute_type)
+        self.numerics = self.plan_numerics(cpu_threads, device, compute_type)
+        self.device, self.compute_type = self.numerics.device, self.numerics.compute_type
         try:
             self._model = WhisperModel(
                 str(path),
                 device=self.device,
                 compute_type=self.compute_type,
-                cpu_threads=cpu_threads or (os.cpu_count() or 1),
+                cpu_threads=self.numerics.threads,
+                num_workers=self.numerics.inter_threads,
             )
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelError(
@@ -163,6 +154,14 @@ class FasterWhisperTranscriber:
                 model=model,
             ) from exc
         self.model_id = f"faster-whisper:{model}:{self.compute_type}"
+
+    @staticmethod
+    def plan_numerics(
+        threads: int = DEFAULT_COMPUTE_THREADS, device: str = "auto", compute_type: str = "auto"
+    ) -> Numerics:
+        """int8 on CPU, float16 on a GPU, unless the caller says otherwise; ``threads``
+        fixed by the caller, not the machine's core count (see :mod:`localize.numerics`)."""
+        return ct2_numerics(threads, device, compute_type)
 
     def transcribe(self, audio: npt.NDArray[np.float32], options: TranscribeOptions) -> Transcript:
         kwargs: dict[str, Any] = dict(

@@ -155,6 +155,30 @@ def test_run_overrides_are_checked_with_the_series_settings(tmp_path: Path) -> N
     assert plans == [] and "must also be in targets" in rejected[0].reason
 
 
+def test_compute_threads_is_a_series_setting_that_decides_the_output(tmp_path: Path) -> None:
+    """Episodes done before the setting existed stay done at the default; another thread
+    count may round differently, so it marks them changed (and says why)."""
+    root = tmp_path / "catalog"
+    _series(root, "s", ["ep1.mp4"])
+    out = tmp_path / "out"
+    state = CatalogState.load(out)
+    [before], _ = plan(discover(root), state, out)
+    old = {k: v for k, v in before.fingerprint("en").items() if k != "compute_threads"}
+    content = _publish(before.out_dir, "ep1", ["en"])
+    state.record(before.episode, ["en"], DONE, old, manifest=content)
+    state.save()
+
+    def status(settings: str = "", **overrides: object) -> tuple[str, str]:
+        (root / "s" / "series.toml").write_text(settings, encoding="utf-8")
+        [item], _ = plan(discover(root), CatalogState.load(out), out, overrides)
+        return item.languages[0].status, item.languages[0].detail
+
+    assert status() == (DONE, "")
+    assert status("[run]\ncompute_threads = 2\n") == (DONE, "")  # the default
+    assert status("[run]\ncompute_threads = 1\n") == (CHANGED, "compute threads changed")
+    assert status(compute_threads=4) == (CHANGED, "compute threads changed")
+
+
 def test_hashes_are_cached_by_size_and_mtime(tmp_path: Path) -> None:
     root = tmp_path / "catalog"
     _series(root, "s", ["ep1.mp4", "ep2.mp4"])

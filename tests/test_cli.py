@@ -306,3 +306,28 @@ def test_the_qc_gate_option_of_episode_and_catalog_run() -> None:
     assert parser.parse_args(["catalog", "run", "CATALOG"]).on_qc_errors is None  # series.toml
     with pytest.raises(SystemExit):
         parser.parse_args(["episode", "ep.mp4", "--series", "s", "--on-qc-errors", "maybe"])
+
+
+def test_compute_threads_reach_the_model_and_must_be_positive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import localize.pipeline as pipeline
+    from localize.domain import CueTrack, Transcript
+
+    seen: list[int] = []
+
+    def transcribe(path: Path, **kwargs: int) -> tuple[CueTrack, Transcript]:
+        seen.append(kwargs["threads"])
+        return CueTrack("zh-Hans"), Transcript("zh-Hans", 0, ())
+
+    monkeypatch.setattr(pipeline, "transcribe_to_cues", transcribe)
+    out = str(tmp_path / "x.srt")
+    assert main(["transcribe", "a.wav", "--out", out]) == 0
+    assert main(["transcribe", "a.wav", "--out", out, "--compute-threads", "3"]) == 0
+    assert seen == [2, 3]  # the fixed default, not this machine's core count
+    capsys.readouterr()
+    for bad in ("0", "two"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["episode", "ep.mp4", "--series", "s", "--compute-threads", bad])
+        assert exit_.value.code == 2
+        assert "--compute-threads: expected a whole number of at least 1" in capsys.readouterr().err

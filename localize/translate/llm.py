@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from localize import progress
 from localize.errors import ModelError, TranslationError
 from localize.models import ModelStore
-from localize.tools import usable_cpus
+from localize.numerics import DEFAULT_COMPUTE_THREADS, Numerics, ct2_numerics
 from localize.translate.base import TranslationContext
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,6 @@ class LLMOptions:
     #: greedy decoding: reproducible subtitles, and the fastest on a CPU
     sampling_topk: int = 1
     repetition_penalty: float = 1.05
-    #: CPU threads; 0 means every core this process may use. CTranslate2's own default is
-    #: 4, which oversubscribes a 2-core machine (OpenMP threads then wait on each other)
-    threads: int = 0
 
 
 def language_name(code: str) -> str:
@@ -213,22 +210,24 @@ class LLMTranslator:
         device: str = "auto",
         compute_type: str = "auto",
         options: LLMOptions | None = None,
+        threads: int = DEFAULT_COMPUTE_THREADS,
     ) -> None:
         import ctranslate2
         from tokenizers import Tokenizer
 
         store = store or ModelStore()
         folder = store.resolve_generator(model)
-        if device == "auto":
-            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-        if compute_type == "auto":
-            compute_type = "int8_float16" if device == "cuda" else "int8"
+        self.numerics = self.plan_numerics(threads, device, compute_type)
+        device, compute_type = self.numerics.device, self.numerics.compute_type
         self.options = options or LLMOptions()
         self.batch = self.options.requests_per_batch or (4 if device == "cuda" else 1)
-        threads = self.options.threads or usable_cpus()
         try:
             self._generator = ctranslate2.Generator(
-                str(folder), device=device, compute_type=compute_type, intra_threads=threads
+                str(folder),
+                device=device,
+                compute_type=compute_type,
+                intra_threads=self.numerics.threads,
+                inter_threads=self.numerics.inter_threads,
             )
             self._tokenizer = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
         except Exception as exc:  # CTranslate2 raises plain RuntimeError/ValueError
@@ -239,6 +238,14 @@ class LLMTranslator:
                 model=model,
             ) from exc
         self.model_id = f"llm:{model}:{compute_type}"
+
+    @staticmethod
+    def plan_numerics(
+        threads: int = DEFAULT_COMPUTE_THREADS, device: str = "auto", compute_type: str = "auto"
+    ) -> Numerics:
+        """int8 on a CPU, int8_float16 on a GPU; ``threads`` fixed by the run, not the core
+        count (CTranslate2's own default of 4 also oversubscribes a 2-core machine)."""
+        return ct2_numerics(threads, device, compute_type, gpu_type="int8_float16")
 
     # ------------------------------------------------------------------ generation
     def _generate(self, system: str, users: list[str], max_new_tokens: list[int]) -> list[str]:

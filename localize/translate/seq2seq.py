@@ -46,7 +46,7 @@ from typing import Any, Final, Literal
 
 from localize.errors import ModelError, TranslationError
 from localize.models import ModelStore
-from localize.tools import usable_cpus
+from localize.numerics import DEFAULT_COMPUTE_THREADS, Numerics, check_threads, ct2_numerics
 from localize.translate.base import TranslationContext
 
 __all__ = [
@@ -678,12 +678,6 @@ class _FullVocabulary:
 # ----------------------------------------------------------------------------- backends
 
 
-def _cuda_devices() -> int:
-    import ctranslate2
-
-    return int(ctranslate2.get_cuda_device_count())
-
-
 class CT2Seq2SeqTranslator:
     """Marian / NLLB-200 / M2M100 translation on CTranslate2 (the fast path).
 
@@ -711,6 +705,7 @@ class CT2Seq2SeqTranslator:
         max_decoding_length: int = 256,
         quantization: str = "int8",
         tokenizer: str | None = None,
+        threads: int = DEFAULT_COMPUTE_THREADS,
     ) -> None:
         import ctranslate2
 
@@ -736,19 +731,16 @@ class CT2Seq2SeqTranslator:
         self.glue = Seq2SeqGlue.load(tokenizer_dir, family, model=model)
         positions = _max_positions(self.model_dir) or _max_positions(tokenizer_dir)
 
-        self.device = device if device != "auto" else ("cuda" if _cuda_devices() else "cpu")
-        if compute_type == "auto":
-            compute_type = "float16" if self.device == "cuda" else "int8"
-            supported = ctranslate2.get_supported_compute_types(self.device)
-            if compute_type not in supported:  # old CPUs without int8 kernels
-                compute_type = "float32"
-        self.compute_type = compute_type
+        self.numerics = self.plan_numerics(threads, device, compute_type)
+        self.device, self.compute_type = self.numerics.device, self.numerics.compute_type
+        compute_type = self.compute_type
         try:
             self._translator = ctranslate2.Translator(
                 str(self.model_dir),
                 device=self.device,
                 compute_type=compute_type,
-                intra_threads=usable_cpus(),  # CTranslate2's default of 4 oversubscribes
+                intra_threads=self.numerics.threads,
+                inter_threads=self.numerics.inter_threads,
             )
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelError(
@@ -763,6 +755,14 @@ class CT2Seq2SeqTranslator:
         self.max_decoding_length = min(max_decoding_length, (positions or 1 << 30) - 1)
         self._max_input_length = positions or 1024  # 1024: CTranslate2's own default
         self.model_id = f"ct2-seq2seq:{model}:{compute_type}"
+
+    @staticmethod
+    def plan_numerics(
+        threads: int = DEFAULT_COMPUTE_THREADS, device: str = "auto", compute_type: str = "auto"
+    ) -> Numerics:
+        """int8 on a CPU (float32 on old CPUs without int8 kernels), float16 on a GPU;
+        ``threads`` fixed by the run (CTranslate2's default of 4 oversubscribes)."""
+        return ct2_numerics(threads, device, compute_type)
 
     def translate(
         self,
@@ -815,6 +815,7 @@ class TransformersSeq2SeqTranslator:
         beam_size: int = 4,
         batch_size: int = 8,
         max_decoding_length: int = 256,
+        threads: int = DEFAULT_COMPUTE_THREADS,
     ) -> None:
         try:
             import torch
@@ -845,6 +846,9 @@ class TransformersSeq2SeqTranslator:
                 model=model,
             ) from exc
         self._torch = torch
+        # torch's CPU threads are one setting per process (the last model loaded sets it)
+        torch.set_num_threads(check_threads(threads))
+        self.numerics = Numerics(threads, device, str(self._model.dtype).removeprefix("torch."))
         self.device = device
         self.beam_size = beam_size
         self.batch_size = batch_size

@@ -48,14 +48,17 @@ def catalog_clips(
     return cut_clips(episode.video, tmp_path_factory.mktemp("catalog-clips"))
 
 
-def make_catalog(root: Path, episodes: dict[str, Path], *, series: str = "ceo") -> Path:
+def make_catalog(
+    root: Path, episodes: dict[str, Path], *, series: str = "ceo", run: str = ""
+) -> Path:
+    """A catalog of one series; ``run`` adds lines to its series.toml [run] table."""
     folder = root / series
     (folder / "episodes").mkdir(parents=True)
     shutil.copyfile(GLOSSARY, folder / "glossary.toml")
     # the fake translator leaves Chinese in place, which QC flags: publish anyway (the
     # QC gate's own tests hold)
     settings = '[run]\ntargets = ["en"]\nsource = "asr"\non_qc_errors = "publish"\n'
-    (folder / "series.toml").write_text(settings)
+    (folder / "series.toml").write_text(settings + run)
     for name, clip in episodes.items():
         shutil.copyfile(clip, folder / "episodes" / f"{name}.mp4")
     return root
@@ -98,3 +101,57 @@ def state_records(out: Path) -> dict[str, Any]:
     except ValueError:  # never half-written (atomic rename), but be safe while polling
         return {}
     return dict(data.get("episodes", {}))
+
+
+def spoken_text(out: Path, episode: str, series: str = "ceo") -> str:
+    """The published Chinese subtitles of one episode as one string."""
+    from localize.subtitles import read_subtitles
+
+    track = read_subtitles(out / series / episode / f"{episode}.zh-Hans.srt", language="zh-Hans")
+    return "".join(cue.text for cue in track.cues)
+
+
+class EnergyTranscriber:
+    """A stand-in for Whisper whose output is the same on every CPU, thread count and
+    process: one numbered line per loud stretch of the audio (100 ms frames). Built like
+    the real backend (``model``, ``store``, ``device``, ``cpu_threads``), so the model pool
+    and the manifest's numerics treat it the same way."""
+
+    model_id = "energy"
+
+    def __init__(self, model: str = "", *, cpu_threads: int = 2, **_: object) -> None:
+        self.numerics = self.plan_numerics(cpu_threads)
+
+    @staticmethod
+    def plan_numerics(threads: int = 2, device: str = "auto") -> Any:
+        from localize.numerics import Numerics
+
+        return Numerics(threads, "cpu", "energy")
+
+    def language_probabilities(self, audio: Any) -> dict[str, float]:
+        return {"zh": 1.0}
+
+    def transcribe(self, audio: Any, options: Any) -> Any:
+        import numpy as np
+
+        from localize.domain import Segment, Transcript
+
+        frames = audio[: audio.size // 1600 * 1600].reshape(-1, 1600)
+        loud = (np.sqrt(np.mean(frames * frames, axis=1)) > 0.02).astype(np.int8)
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], loud, [0]))))
+        segments = tuple(
+            Segment(int(a) * 100, int(b) * 100, f"第{i + 1}句台词。")
+            for i, (a, b) in enumerate(zip(edges[::2], edges[1::2], strict=True))
+            if b - a >= 3  # at least 300 ms
+        )
+        return Transcript("zh-Hans", round(audio.size / 16), segments, self.model_id)
+
+
+def use_energy_transcriber() -> None:
+    """In this process (a test's, or a Dask worker's via ``client.run``), episode flows
+    recognise speech with :class:`EnergyTranscriber` from a fresh model pool."""
+    from flows import episode
+    from localize.transcribe import TRANSCRIBERS
+
+    TRANSCRIBERS["faster-whisper"] = EnergyTranscriber
+    episode._pool.cache_clear()

@@ -115,7 +115,8 @@ def test_a_killed_catalog_run_resumes_without_rework_and_matches_an_uninterrupte
     )
 
     # 3. the same catalog, never interrupted, in another output folder and home
-    #    (in this process: its models are loaded already)
+    #    (in this process: its models are loaded already). Byte for byte, though real
+    #    Whisper ran: same machine, same compute_threads (docs/robustness.md)
     from flows.catalog import localize_catalog
 
     clean = tmp_path / "clean"

@@ -76,6 +76,11 @@ def test_unattended_run_publishes_subtitles_and_a_report(
     assert states["transcribe episode"] == "Cached"
     assert states["translate episode to en"] == "Cached"
     assert again.result().files == result.files
+    # the numerics the text was computed with, recorded the same when it came from the cache
+    numerics = manifest["numerics"]
+    assert numerics["compute_threads"] == numerics["asr"]["threads"] == 2
+    assert numerics["mt"] is None  # the fake translator computes nothing
+    assert json.loads((out / "manifest.json").read_text())["numerics"] == numerics
 
 
 def test_dubbed_run_publishes_a_mastered_track_and_reports_overruns(

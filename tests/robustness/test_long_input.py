@@ -169,8 +169,10 @@ def test_windows_are_cut_at_quiet_points(three_hours: Path) -> None:
 def test_real_whisper_across_windows_matches_the_sample(
     episode: SampleEpisode, glossary_path: Path
 ) -> None:
-    """The 81 s sample recognised in 30 s windows: every window yields cues, and the
-    lines are found at their ground-truth times, as in one piece."""
+    """The 81 s sample recognised in 30 s windows: every cut falls in a pause between
+    lines, every window yields cues, and the lines are found near their ground-truth
+    times. Compared with the truth within a tolerance, not with one CPU's reading: int8
+    Whisper hears a line or two differently on another CPU (docs/robustness.md)."""
     from localize.glossary import load_glossary
     from localize.metrics import boundary_errors, character_error_rate
     from localize.pipeline import asr_options
@@ -185,12 +187,15 @@ def test_real_whisper_across_windows_matches_the_sample(
     for start, end in windows:  # each window contributes, on the file's timeline
         assert any(start <= s.start_ms < end for s in out.segments), (start, end)
     spans = [(c.start_ms, c.end_ms) for c in episode.lines]
+    for _, cut in windows[:-1]:  # the model plays no part in where the audio is cut
+        assert not any(a < cut < b for a, b in spans), f"the cut at {cut} ms splits a line"
     errors = boundary_errors(spans, [(s.start_ms, s.end_ms) for s in out.segments])
     found = [e for e in errors if e is not None]
     print(f"windows {windows}; {len(found)}/{len(spans)} lines found; errors {errors}")
-    # measured: 18/18 lines, mean |start error| 92 ms, CER 0.44 (in one piece: 17/18,
-    # 298 ms, CER 0.46): windows cut at pauses cost nothing
-    assert len(found) >= len(spans) - 1
+    # measured: 18/18 lines, mean |start error| 92 ms, CER 0.44 where this was written
+    # (in one piece: 17/18, 298 ms, CER 0.46); 16/18 on an AMD EPYC (AVX-512 VNNI) and
+    # on an Intel Sapphire Rapids, 17/18 there on CTranslate2's oneDNN path
+    assert len(found) >= len(spans) - 3
     assert sorted(abs(s) for s, _ in found)[len(found) // 2] <= 300  # median start error
     truth = "".join(c.text for c in episode.lines)
     assert character_error_rate(truth, out.text) < 0.55

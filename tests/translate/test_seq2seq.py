@@ -190,6 +190,31 @@ def test_ct2_converts_once_then_reuses_the_cache(
     )
 
 
+def test_ct2_computes_on_the_runs_threads_not_the_cores(
+    marian_checkpoint: Path, shared_store: ModelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 64-core worker loads the model with the run's thread count (default 2), so it
+    computes like every other worker (see localize.numerics)."""
+    import os
+
+    import ctranslate2
+
+    built: list[dict[str, Any]] = []
+    real = ctranslate2.Translator
+
+    def record(*args: Any, **kwargs: Any) -> Any:
+        built.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    monkeypatch.setattr(ctranslate2, "Translator", record)
+    default = CT2Seq2SeqTranslator(str(marian_checkpoint), store=shared_store)
+    CT2Seq2SeqTranslator(str(marian_checkpoint), store=shared_store, threads=1)
+    assert [(kw["intra_threads"], kw["inter_threads"]) for kw in built] == [(2, 1), (1, 1)]
+    assert default.numerics.threads == 2 and default.numerics.compute_type == "int8"
+
+
 @pytest.mark.parametrize("family", FAMILIES)
 def test_ct2_returns_one_line_per_input_in_order(
     family: str, checkpoints: dict[str, Path], shared_store: ModelStore
