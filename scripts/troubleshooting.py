@@ -94,6 +94,9 @@ GUIDANCE: dict[str, str] = {
 
 #: what to do about the command line's own messages and the parameter checks, by message
 OTHER_GUIDANCE: dict[str, str] = {
+    "warning: {old} is now {new}; the old name goes away in the next release": "An option "
+    "was renamed so that each setting has one name in every command; the old name still "
+    "works in this release. Update the script or command to the new name.",
     "note: dropped {dropped.segment.start_ms / 1000}s {dropped.segment.text}: "
     "{dropped.reason}": "Information: a recognised segment was dropped as a likely "
     "hallucination (credits, a loop, noise). Check that moment if a line is missing.",
@@ -104,7 +107,7 @@ OTHER_GUIDANCE: dict[str, str] = {
     "still breaks the glossary or script rules after retries: correct it by hand (QC "
     "flags: docs/translator-guide.md).",
     "warning: {warning}": "OCR could not be sure of something (no caption band, few "
-    "captions read); give the band with `--band TOP,BOTTOM` or use speech instead.",
+    "captions read); give the band with `--caption-band TOP,BOTTOM` or use speech instead.",
     "error: {out} exists; pass --force to replace it": "Choose another `--out`, or pass "
     "`--force` to replace the file.",
     "error: invalid options: {describe(exc)}": "Fix the option named (see Invalid options "

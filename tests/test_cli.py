@@ -27,7 +27,7 @@ def test_glossary_check_ok_and_line_precise_error(
     assert "ok" in capsys.readouterr().out
     bad = tmp_path / "bad.toml"
     bad.write_text(glossary_path.read_text(encoding="utf-8").replace("gender =", "gendr =", 1))
-    assert main(["glossary", "check", str(bad)]) == 2
+    assert main(["glossary", "check", str(bad)]) == 1
     err = capsys.readouterr().err
     assert f"{bad}:" in err and "gendr" in err
 
@@ -47,11 +47,11 @@ def test_translate_command_with_the_fake_backend(
             str(zh),
             "--to",
             "en",
-            "--backend",
+            "--mt-backend",
             "fake",
             "--out",
             str(out),
-            "--glossary",
+            "--series",
             str(glossary_path),
             "--memory",
             str(tmp_path / "tm.sqlite"),
@@ -68,7 +68,7 @@ def test_translate_command_with_the_fake_backend(
 
 
 def test_missing_input_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["transcribe", str(tmp_path / "nope.mp4"), "--out", str(tmp_path / "x.srt")]) == 2
+    assert main(["transcribe", str(tmp_path / "nope.mp4"), "--out", str(tmp_path / "x.srt")]) == 1
     assert "input file not found" in capsys.readouterr().err
     assert not (tmp_path / "x.srt").exists()
 
@@ -85,7 +85,7 @@ def test_transcribe_command_on_the_sample(
     out = tmp_path / "ep.zh.vtt"
     assert (
         main(
-            ["transcribe", str(episode.video), "--out", str(out), "--glossary", str(glossary_path)]
+            ["transcribe", str(episode.video), "--out", str(out), "--series", str(glossary_path)]
         )
         == 0
     )
@@ -112,7 +112,7 @@ def test_ocr_command_reads_the_burned_in_captions(
     truth = "".join(c.text for c in episode.lines)
     assert character_error_rate(truth, "".join(c.text for c in track.cues)) < 0.02
     assert json.loads(hint.read_text())["band"] is not None
-    assert main(["ocr", str(episode.video), "--out", str(out), "--band", "nonsense"]) == 2
+    assert main(["ocr", str(episode.video), "--out", str(out), "--caption-band", "nonsense"]) == 1
     assert "caption band" in capsys.readouterr().err
 
 
@@ -331,3 +331,46 @@ def test_compute_threads_reach_the_model_and_must_be_positive(
             main(["episode", "ep.mp4", "--series", "s", "--compute-threads", bad])
         assert exit_.value.code == 2
         assert "--compute-threads: expected a whole number of at least 1" in capsys.readouterr().err
+
+
+def test_one_name_per_setting_and_old_names_still_work_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from localize.cli import build_parser
+
+    parser = build_parser()
+    new = parser.parse_args(
+        ["translate", "a.srt", "--to", "en", "--out", "b.srt", "--series", "s",
+         "--mt-backend", "fake", "--mt-model", "m", "--from", "zh-Hant"]
+    )  # fmt: skip
+    old = parser.parse_args(
+        ["translate", "a.srt", "--to", "en", "--out", "b.srt", "--glossary", "s",
+         "--backend", "fake", "--model", "m", "--source", "zh-Hant"]
+    )  # fmt: skip
+    assert vars(new) == vars(old)
+    ocr = parser.parse_args(["ocr", "v.mp4", "--out", "x.srt", "--band", "0.7,0.9"])
+    assert ocr.caption_band == "0.7,0.9"
+    asr = parser.parse_args(["transcribe", "v.mp4", "--out", "x.srt", "--model", "tiny"])
+    assert asr.asr_model == "tiny"
+
+    srt = tmp_path / "a.srt"
+    srt.write_text("1\n00:00:01,000 --> 00:00:02,000\n你好\n", encoding="utf-8")
+    argv = ["translate", str(srt), "--to", "en", "--out", str(tmp_path / "b.srt")]
+    assert main([*argv, "--backend", "fake"]) == 0
+    assert "warning: --backend is now --mt-backend" in capsys.readouterr().err
+    assert main([*argv, "--mt-backend", "fake"]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_exit_codes_tell_a_failed_job_from_a_wrong_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """1: the job failed (bad input); 2: the command line is wrong; documented in --help."""
+    missing = ["translate", str(tmp_path / "nope.srt"), "--to", "en", "--out", "x.srt"]
+    assert main([*missing, "--mt-backend", "fake"]) == 1
+    with pytest.raises(SystemExit) as usage:
+        main(["translate", "--no-such-option"])
+    assert usage.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "exit codes: 0 done; 1 the job failed" in capsys.readouterr().out

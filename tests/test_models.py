@@ -172,7 +172,7 @@ def test_cli_models_list_and_verify(
     for name in ("whisper-base", "qwen2.5-coder-1.5b-instruct-gguf", "piper-en_US-joe-medium"):
         assert name in out
     assert main(["models", "verify"]) == 1  # nothing prepared in an empty home
-    assert main(["models", "fetch", "no-such-model"]) == 2
+    assert main(["models", "fetch", "no-such-model"]) == 1
     assert "unknown packaged model" in capsys.readouterr().err
 
 

@@ -73,7 +73,7 @@ def test_a_corrupt_model_is_a_model_error(
     assert f"cannot load the speech model {str(folder)!r} from {folder}" in info.value.message
     assert "CTranslate2 Whisper model" in info.value.hint
     out = tmp_path / "out.srt"
-    assert main(["transcribe", str(audio_only), "--model", str(folder), "--out", str(out)]) == 2
+    assert main(["transcribe", str(audio_only), "--asr-model", str(folder), "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert "cannot load the speech model" in err and "Traceback" not in err
     assert not out.exists()
@@ -221,7 +221,7 @@ def test_publish_errors_survive_pickling() -> None:
 
 def test_a_prefect_server_that_is_down_is_a_clear_error(av_clip: Path, tmp_path: Path) -> None:
     """``localize episode`` pointed at a Prefect server that is not running: one clear
-    error with what to do, exit 2, nothing published (not Prefect's RuntimeError)."""
+    error with what to do, exit 1, nothing published (not Prefect's RuntimeError)."""
     import os
     import socket
 
@@ -238,7 +238,7 @@ def test_a_prefect_server_that_is_down_is_a_clear_error(av_clip: Path, tmp_path:
          "--mt-backend", "fake", "--no-review", "--out", str(out)],
         env=env, cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert proc.returncode == 1, proc.stderr[-3000:]
     assert f"error: cannot reach the Prefect server at {api}" in proc.stderr
     assert "Traceback" not in proc.stderr and "\n  -> " in proc.stderr
     assert "localize serve" in proc.stderr and "run the same command again" in proc.stderr

@@ -38,7 +38,7 @@ def test_glossary_check_reports_file_and_line(
 ) -> None:
     path = tmp_path / "series.toml"
     path.write_text(SERIES + dedent(snippet), encoding="utf-8")
-    assert main(["glossary", "check", str(path)]) == 2
+    assert main(["glossary", "check", str(path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path}:{line}: "), err
     assert words in err and "\n  -> " in err and "Traceback" not in err
@@ -46,7 +46,7 @@ def test_glossary_check_reports_file_and_line(
 
 def test_glossary_check_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "nope.toml"
-    assert main(["glossary", "check", str(path)]) == 2
+    assert main(["glossary", "check", str(path)]) == 1
     err = capsys.readouterr().err
     assert f"{path}: glossary file not found" in err
     assert "\n  -> " in err and "Traceback" not in err

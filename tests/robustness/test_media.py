@@ -19,8 +19,8 @@ from tests.robustness.conftest import MakeMedia, ffmpeg
 
 
 def _cli_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
-    """Run the CLI; it must exit 2 with one clear message and no traceback."""
-    assert main(argv) == 2
+    """Run the CLI; it must exit 1 with one clear message and no traceback."""
+    assert main(argv) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ")
     assert "Traceback" not in err

@@ -75,10 +75,10 @@ def test_malformed_files_give_file_and_line(
         read_subtitles(path)
     assert info.value.line == line and info.value.path == str(path)
     assert words in info.value.message and info.value.hint
-    # the same through the CLI: exit 2, "file:line: message" and the hint, nothing written
+    # the same through the CLI: exit 1, "file:line: message" and the hint, nothing written
     out = tmp_path / "out.en.srt"
-    argv = ["translate", str(path), "--to", "en", "--out", str(out), "--backend", "fake"]
-    assert main(argv) == 2
+    argv = ["translate", str(path), "--to", "en", "--out", str(out), "--mt-backend", "fake"]
+    assert main(argv) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path}:{line}: ") and "\n  -> " in err
     assert "Traceback" not in err
