@@ -44,6 +44,7 @@ from localize.catalog import (
     state_lock,
     sweep_stale,
 )
+from localize.markdown import escape_markdown as md
 
 #: every task run of a catalog episode carries this tag: ``prefect concurrency-limit
 #: create localize-catalog 2`` caps episodes across all workers and runs
@@ -231,24 +232,23 @@ def _summary(result: CatalogResult, outcomes: dict[str, EpisodeOutcome]) -> str:
     if outcomes:
         stages = sorted({s for o in outcomes.values() for s in o.stages})
         lines += [
-            f"Runner: {result.runner}.",
+            f"Runner: {md(result.runner)}.",
             "",
             "| episode | result | seconds | " + " | ".join(stages) + " | worker | reason |",
             "|---|---|---|" + "---|" * len(stages) + "---|---|",
         ]
         for key, o in outcomes.items():
             cells = [str(o.stages.get(s, "")) for s in stages]
-            reason = o.error.replace("|", "\\|")
             lines.append(
-                f"| {key} | {o.status} | {o.seconds} | "
+                f"| {md(key)} | {o.status} | {o.seconds} | "
                 + " | ".join(cells)
-                + f" | {o.worker or ''} | {reason} |"
+                + f" | {md(str(o.worker or ''))} | {md(o.error)} |"
             )
     if result.rejected:
         lines += ["", "### Rejected", ""]
-        lines += [f"- `{path}`: {why}" for path, why in result.rejected.items()]
+        lines += [f"- {md(path)}: {md(why)}" for path, why in result.rejected.items()]
     if result.skipped:
-        lines += ["", "### Skipped", "", ", ".join(result.skipped)]
+        lines += ["", "### Skipped", "", md(", ".join(result.skipped))]
     return "\n".join(lines)
 
 

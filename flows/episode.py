@@ -27,6 +27,7 @@ from localize import __version__, progress
 from localize.domain import CueTrack, Transcript
 from localize.errors import LocalizeError, TranscriptionError
 from localize.glossary import Glossary, load_glossary
+from localize.markdown import code_span, escape_markdown
 from localize.media import MediaInfo, probe
 from localize.models import localize_home, sha256_file
 from localize.ocr import OcrResult
@@ -417,10 +418,10 @@ def package_task(
     )
     get_run_logger().info("published %d files to %s", len(manifest.files), out_dir)
     create_markdown_artifact(
-        f"Episode report: `{Path(out_dir).resolve() / 'report.html'}` (QC summary, "
-        "reading-speed timelines, glossary adherence, dub fit).",
+        f"Episode report: {code_span(str(Path(out_dir).resolve() / 'report.html'))} "
+        "(QC summary, reading-speed timelines, glossary adherence, dub fit).",
         key=f"report-{_slug(episode)}",
-        description=f"Where the published report of {episode} is",
+        description=f"Where the published report of {escape_markdown(episode)} is",
     )
     return manifest
 
@@ -436,28 +437,32 @@ def publish_draft(
         row: dict[str, Any] = {
             "index": i,
             "time": f"{_clock(cue.start_ms)} - {_clock(cue.end_ms)}",
-            source.language: cue.text.replace("\n", " "),
+            # table cells render as Markdown in the UI: subtitle text is shown as text
+            source.language: escape_markdown(cue.text, newline=" "),
         }
         for lang, track in targets.items():
-            row[lang] = track.cues[i - 1].text.replace("\n", " / ")
-        row["qc"] = "; ".join(flags_by_cue.get(i, []))
+            row[lang] = escape_markdown(track.cues[i - 1].text)
+        row["qc"] = escape_markdown("; ".join(flags_by_cue.get(i, [])))
         rows.append(row)
     create_table_artifact(
         rows,
         key=f"draft-{_slug(episode)}",
-        description=f"Draft of {episode}, review round {round_}: source, translations, QC flags",
+        description=f"Draft of {escape_markdown(episode)}, review round {round_}: source, "
+        "translations, QC flags",
     )
     create_markdown_artifact(
-        report.to_markdown(), key=f"qc-{_slug(episode)}", description=f"QC report for {episode}"
+        report.to_markdown(),
+        key=f"qc-{_slug(episode)}",
+        description=f"QC report for {escape_markdown(episode)}",
     )
 
 
 def _review_description(episode: str, targets: list[str], report: QCReport, error: str) -> str:
     lines = [
-        f"## Review of {episode}",
+        f"## Review of {escape_markdown(episode)}",
         "",
         f"The draft is in the **Artifacts** tab (`draft-{_slug(episode)}`): every cue with its "
-        f"source, the {', '.join(targets)} translation and QC flags.",
+        f"source, the {escape_markdown(', '.join(targets))} translation and QC flags.",
         "",
         f"QC: **{'passes' if report.ok else 'has errors'}** "
         f"({report.error_count} errors, {report.warning_count} warnings).",
@@ -466,7 +471,7 @@ def _review_description(episode: str, targets: list[str], report: QCReport, erro
         f"(or `LANG:INDEX | new text`; first language is {targets[0]}).",
     ]
     if error:
-        lines += ["", f"**Your last input was not applied:** {error}"]
+        lines += ["", f"**Your last input was not applied:** {escape_markdown(error)}"]
     return "\n".join(lines)
 
 
