@@ -27,6 +27,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.catalog_progress import CatalogProgress
 from flows.episode import EpisodeResult
 from flows.params import EpisodeParams, MTBackend, TargetLanguage
+from flows.results import save_result_storage
 from flows.runners import RunnerKind, api_for_workers, build_task_runner, resolve_runner
 from localize.catalog import (
     DONE,
@@ -115,29 +116,6 @@ def stage_times(flow_run_id: Any) -> dict[str, float]:
         stage = run.name.split(" ", 1)[0]
         times[stage] = round(times.get(stage, 0.0) + run.total_run_time.total_seconds(), 2)
     return times
-
-
-def save_result_storage(spec: str) -> str:
-    """Register a folder path or an fsspec URL (``s3://bucket/x``) as a Prefect storage
-    block and return its slug (``local-file-system/localize-results-...``).
-
-    Prefect wants result storage saved server-side: then every worker, on any host,
-    loads the same block from the API and reads and writes the same cached results.
-    """
-    import hashlib
-
-    from prefect.filesystems import LocalFileSystem, RemoteFileSystem
-
-    block: LocalFileSystem | RemoteFileSystem
-    if "://" in spec and not spec.startswith("file://"):
-        block, kind, where = RemoteFileSystem(basepath=spec), "remote-file-system", spec
-    else:
-        path = Path(spec.removeprefix("file://")).expanduser().resolve()
-        path.mkdir(parents=True, exist_ok=True)
-        block, kind, where = LocalFileSystem(basepath=str(path)), "local-file-system", str(path)
-    name = "localize-results-" + hashlib.sha256(where.encode()).hexdigest()[:12]
-    block.save(name, overwrite=True)
-    return f"{kind}/{name}"
 
 
 @task(name="catalog-episode", task_run_name="episode {key}", retries=0)

@@ -22,6 +22,7 @@ from prefect.context import get_run_context
 from prefect.flow_runs import pause_flow_run, suspend_flow_run
 
 from flows.params import EpisodeParams
+from flows.results import RESULTS
 from flows.review_input import ReviewInput
 from localize import __version__, progress
 from localize.domain import CueTrack, Transcript
@@ -106,6 +107,7 @@ def probe_task(video: str, episode: str) -> tuple[MediaInfo, str]:
     task_run_name="transcribe {episode}",
     cache_policy=CACHE,
     persist_result=True,
+    result_serializer=RESULTS,
 )
 def transcribe_task(
     video: str,
@@ -143,6 +145,7 @@ def transcribe_task(
     task_run_name="ocr {episode}",
     cache_policy=CACHE,
     persist_result=True,
+    result_serializer=RESULTS,
 )
 def ocr_task(
     video: str,
@@ -172,6 +175,7 @@ def ocr_task(
     task_run_name="translate {episode} to {target}",
     cache_policy=CACHE,
     persist_result=True,
+    result_serializer=RESULTS,
 )
 def translate_task(
     source: CueTrack,
@@ -257,6 +261,7 @@ def _synthesizer_name(language: str, choice: str) -> str:
     task_run_name="dub {episode} in {language}",
     cache_policy=CACHE,
     persist_result=True,
+    result_serializer=RESULTS,
 )
 def dub_task(
     video: str,
@@ -558,7 +563,7 @@ class EpisodeResult:
     flagged_cues: int
 
 
-@flow(name="localize-episode", log_prints=True, persist_result=True)
+@flow(name="localize-episode", log_prints=True, persist_result=True, result_serializer=RESULTS)
 def localize_episode(params: EpisodeParams) -> EpisodeResult:
     """Localize one episode: subtitles in every target language, reviewed and packaged."""
     logger = get_run_logger()
