@@ -181,6 +181,7 @@ def test_the_served_api_needs_the_auth_string_and_refuses_other_origins_and_unsa
 
     # a page on another origin may not even ask (CORS preflight); the UI's own origin may
     ui = served.removesuffix("/api")
+    assert _get(f"{ui}/ui-settings")["auth"] == "BASIC"  # the UI asks for the login
     for origin, allowed in (("http://evil.example", False), (ui, True)):
         status, headers = _request(
             f"{served}/flow_runs/filter",
