@@ -21,14 +21,18 @@ import hashlib
 import importlib
 import json
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
+from prefect import Flow
 from prefect._internal.compatibility.async_dispatch import async_dispatch
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem
 from prefect.serializers import Serializer
 from pydantic import Field
 
 from localize.errors import LocalizeError
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: the only packages whose dataclasses a stored result may name
 TRUSTED_PACKAGES = ("localize", "flows")
@@ -184,3 +188,13 @@ def save_result_storage(spec: str) -> str:
     name = "localize-results-" + hashlib.sha256(where.encode()).hexdigest()[:12]
     block.save(name, overwrite=True)
     return f"{block.get_block_type_slug()}/{name}"
+
+
+def with_guarded_results(flow: Flow[P, R], folder: Path | None = None) -> Flow[P, R]:
+    """``flow`` storing its result and its tasks' in ``folder`` (default
+    ``LOCALIZE_HOME/results``) through a storage that reads back only :data:`RESULTS`
+    records (Prefect's default storage would read back anything, pickles included)."""
+    from localize.models import localize_home
+
+    where = folder or localize_home() / "results"
+    return flow.with_options(result_storage=save_result_storage(str(where)))

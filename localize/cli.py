@@ -363,6 +363,7 @@ def _cmd_episode(args: argparse.Namespace) -> int:
 
     from flows.episode import localize_episode
     from flows.params import EpisodeParams
+    from flows.results import with_guarded_results
 
     try:
         params = EpisodeParams(
@@ -388,7 +389,7 @@ def _cmd_episode(args: argparse.Namespace) -> int:
     started = time.monotonic()
     with _progress_display():
         _starting(Path(args.video).stem)
-        result = localize_episode(params)
+        result = with_guarded_results(localize_episode)(params)
     _print_result(result, started)
     return 0
 

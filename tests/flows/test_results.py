@@ -178,3 +178,22 @@ def test_a_poisoned_cache_is_refused_and_recomputed(
     states = _task_states(again.state_details.flow_run_id)
     # ...because the cached stages ran again instead of reading the poisoned cache
     assert states["ocr episode"] == states["translate episode to en"] == "Completed"
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("prefect_server")
+def test_localize_episode_caches_through_the_guarded_storage(
+    episode: SampleEpisode, tmp_path: Path, localize_home: Path
+) -> None:
+    from localize.cli import main
+
+    argv = [
+        "episode", str(episode.video), "--series", "ceo-contract-bride", "--to", "en",
+        "--mt-backend", "fake", "--no-review", "--source", "ocr", "--out", str(tmp_path / "out"),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    # the stage caches went through the guarded storage (not Prefect's default folder)
+    records = [json.loads(p.read_bytes()) for p in (localize_home / "results").rglob("*")
+               if p.is_file()]  # fmt: skip
+    cached = [r for r in records if "metadata" in r]
+    assert cached and all(r["metadata"]["serializer"]["type"] == "localize-json" for r in cached)
