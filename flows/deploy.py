@@ -182,10 +182,11 @@ def local_server(
         PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT="false",
         # the UI calls the API at this address; its default assumes port 4200
         PREFECT_UI_API_URL=api_url,
-        # a web page on another origin must not drive the API from the user's browser
-        PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS=api_url.removesuffix("/api"),
     )
-    env.pop("PREFECT_SERVER_CORS_ALLOWED_ORIGINS", None)  # the alias would win or clash
+    cors = ("PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS", "PREFECT_SERVER_CORS_ALLOWED_ORIGINS")
+    if not any(env.get(name) for name in cors):  # unless the operator chose (a proxy...)
+        # a web page on another origin must not drive the API from the user's browser
+        env[cors[0]] = api_url.removesuffix("/api")
     if auth is not None:
         env.update(PREFECT_SERVER_API_AUTH_STRING=auth, PREFECT_API_AUTH_STRING=auth)
     env.pop("PREFECT_API_URL", None)

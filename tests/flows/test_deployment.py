@@ -147,6 +147,11 @@ def test_deployed_review_suspends_then_resumes_with_edits(
     assert en.cues[1].text.replace("\n", " ") == "Edited after suspend."
     review = json.loads((out / "review.json").read_text())
     assert review[-1]["reviewer"] == "li"
+    # the served runs cached their stages through the guarded storage, as typed JSON
+    stored = [p for p in (localize_home / "results").rglob("*") if p.is_file()]
+    cached = [json.loads(p.read_bytes()) for p in stored]
+    kinds = {r["metadata"]["serializer"]["type"] for r in cached if "metadata" in r}
+    assert kinds == {"localize-json"}
 
 
 def _request(
