@@ -9,6 +9,9 @@ import pytest
 
 from flows.params import EpisodeParams
 from flows.served import RequestRefused, check_episode_request, serve_roots
+from tests.flows.catalog_helpers import catalog_clips, make_catalog, published
+
+__all__ = ["catalog_clips"]  # a fixture
 
 
 def _params(**kw: str) -> EpisodeParams:
@@ -69,3 +72,27 @@ def test_roots_come_from_the_serving_process(
     assert serve_roots() == [tmp_path.resolve(), (tmp_path / "catalog").resolve()]
     monkeypatch.setenv("LOCALIZE_SERVE_ROOTS", f"/srv/a:{tmp_path}")
     assert serve_roots() == [Path("/srv/a"), tmp_path.resolve()]
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("prefect_server")
+def test_the_nightly_flow_takes_its_folders_and_storage_from_the_operator(
+    catalog_clips: dict[str, Path],
+    tmp_path: Path,
+    localize_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows.served import served_catalog
+
+    root = make_catalog(tmp_path / "catalog", {"ep1": catalog_clips["ep1"]})
+    out, results = tmp_path / "out", tmp_path / "results"
+    monkeypatch.setenv("LOCALIZE_CATALOG", str(root))
+    monkeypatch.setenv("LOCALIZE_CATALOG_OUT", str(out))
+    monkeypatch.setenv("LOCALIZE_RESULT_STORAGE", str(results))
+    monkeypatch.setenv("LOCALIZE_RUNNER", "thread")
+    result = served_catalog(mt_backend="fake", max_parallel=1)
+    assert result.processed == ["ceo/ep1"] and result.runner.endswith(
+        "threads in the flow's process"
+    )
+    assert "ep1" in published(out)
+    assert any(p.is_file() for p in results.rglob("*"))  # the operator's result storage
