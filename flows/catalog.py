@@ -29,6 +29,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.catalog_progress import CatalogProgress
 from flows.episode import EpisodeResult
 from flows.params import EpisodeParams, MTBackend, QCPolicy, TargetLanguage
+from flows.results import save_result_storage
 from flows.runners import RunnerKind, api_for_workers, build_task_runner, resolve_runner
 from localize.catalog import (
     DONE,
@@ -49,6 +50,7 @@ from localize.catalog import (
     state_lock,
     sweep_stale,
 )
+from localize.markdown import escape_markdown as md
 from localize.settings import RUN_KEYS
 
 #: every task run of a catalog episode carries this tag: ``prefect concurrency-limit
@@ -152,29 +154,6 @@ def review_gone(run: str, current: str) -> str:
     )
 
 
-def save_result_storage(spec: str) -> str:
-    """Register a folder path or an fsspec URL (``s3://bucket/x``) as a Prefect storage
-    block and return its slug (``local-file-system/localize-results-...``).
-
-    Prefect wants result storage saved server-side: then every worker, on any host,
-    loads the same block from the API and reads and writes the same cached results.
-    """
-    import hashlib
-
-    from prefect.filesystems import LocalFileSystem, RemoteFileSystem
-
-    block: LocalFileSystem | RemoteFileSystem
-    if "://" in spec and not spec.startswith("file://"):
-        block, kind, where = RemoteFileSystem(basepath=spec), "remote-file-system", spec
-    else:
-        path = Path(spec.removeprefix("file://")).expanduser().resolve()
-        path.mkdir(parents=True, exist_ok=True)
-        block, kind, where = LocalFileSystem(basepath=str(path)), "local-file-system", str(path)
-    name = "localize-results-" + hashlib.sha256(where.encode()).hexdigest()[:12]
-    block.save(name, overwrite=True)
-    return f"{kind}/{name}"
-
-
 @task(name="catalog-episode", task_run_name="episode {key}", retries=0)
 def episode_task(key: str, params: EpisodeParams, results: str) -> EpisodeOutcome:
     """Run the episode flow as a subflow; failures become an outcome, not an exception.
@@ -276,25 +255,24 @@ def _summary(result: CatalogResult, outcomes: dict[str, EpisodeOutcome]) -> str:
     if outcomes:
         stages = sorted({s for o in outcomes.values() for s in o.stages})
         lines += [
-            f"Runner: {result.runner}.",
+            f"Runner: {md(result.runner)}.",
             "",
             "| episode | result | seconds | " + " | ".join(stages) + " | worker | reason |",
             "|---|---|---|" + "---|" * len(stages) + "---|---|",
         ]
         for key, o in outcomes.items():
             cells = [str(o.stages.get(s, "")) for s in stages]
-            reason = o.error.replace("|", "\\|")
             status = f"held ({o.qc_errors} QC errors)" if o.status == HELD else o.status
             lines.append(
-                f"| {key} | {status} | {o.seconds} | "
+                f"| {md(key)} | {status} | {o.seconds} | "
                 + " | ".join(cells)
-                + f" | {o.worker or ''} | {reason} |"
+                + f" | {md(str(o.worker or ''))} | {md(o.error)} |"
             )
     if result.rejected:
         lines += ["", "### Rejected", ""]
-        lines += [f"- `{path}`: {why}" for path, why in result.rejected.items()]
+        lines += [f"- {md(path)}: {md(why)}" for path, why in result.rejected.items()]
     if result.skipped:
-        lines += ["", "### Skipped", "", ", ".join(result.skipped)]
+        lines += ["", "### Skipped", "", md(", ".join(result.skipped))]
     return "\n".join(lines)
 
 

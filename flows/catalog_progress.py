@@ -16,6 +16,7 @@ from prefect import get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from localize import progress
+from localize.markdown import escape_markdown as md
 
 ARTIFACT_KEY = "catalog-progress"
 
@@ -68,8 +69,13 @@ class CatalogProgress:
             self.done += 1
         self.stage.advance()
         progress.finish_job(key, (error or "failed") if failed else None)
+        # the description renders as Markdown in the UI: names and errors shown as text
         last = (
-            f"{key} failed: {error}" if failed else f"{key} held {error}" if held else f"{key} done"
+            f"{md(key)} failed: {md(error)}"
+            if failed
+            else f"{md(key)} held {md(error)}"
+            if held
+            else f"{md(key)} done"
         )
         if self.artifact is None:
             return

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flows.episode import EpisodeResult, localize_episode
 from flows.params import EpisodeParams
+from flows.results import with_guarded_results
 from localize import progress
 from localize.sample import build_sample_episode
 
@@ -34,4 +35,4 @@ def run_demo(out: Path, *, mt_backend: str = "llm", dub: bool = False) -> Episod
     )
     with progress.job("demo"):  # the episode's stages follow the sample's on one bar
         progress.begin("start", until_next=True)  # Prefect, until the flow's first stage
-        return localize_episode(params)
+        return with_guarded_results(localize_episode)(params)

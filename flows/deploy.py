@@ -8,6 +8,7 @@ Deployments are kept apart from flow logic, as in Prefect's own examples.
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -26,16 +27,34 @@ if TYPE_CHECKING:
 EPISODE_DEPLOYMENT = "manager"
 
 
+def _refuse_unknown_parameters(deployment: RunnerDeployment) -> RunnerDeployment:
+    """Have the API refuse, before any run exists, a request with a parameter the flow
+    does not take (``dask_address``, ``result_storage``...): Prefect's schema allows
+    extra top-level parameters, and the run would only crash on them later."""
+    from prefect.utilities.callables import ParameterSchema
+
+    class StrictParameterSchema(ParameterSchema):
+        additionalProperties: bool = False
+
+    schema = deployment._parameter_openapi_schema
+    deployment._parameter_openapi_schema = StrictParameterSchema(
+        **schema.model_dump(exclude_unset=True), additionalProperties=False
+    )
+    return deployment
+
+
 def episode_deployment() -> RunnerDeployment:
-    from flows.episode import localize_episode
+    """The manager's episode form: paths must lie under the serving process's roots."""
+    from flows.served import served_episode
 
     # to_deployment dispatches to a coroutine only when called from async code
-    return localize_episode.to_deployment(  # type: ignore[return-value]
+    deployment: RunnerDeployment = served_episode.to_deployment(  # type: ignore[assignment]
         name=EPISODE_DEPLOYMENT,
         description="Localize one episode: pick the video, the series glossary and the "
         "target languages. Review pauses the run until a translator approves.",
         tags=["localize"],
     )
+    return _refuse_unknown_parameters(deployment)
 
 
 CATALOG_DEPLOYMENT = "nightly"
@@ -44,32 +63,42 @@ CATALOG_CRON = "0 2 * * *"
 CATALOG_TIMEZONE = "Asia/Shanghai"
 
 
-def catalog_deployment(catalog: str | None = None) -> RunnerDeployment:
+def catalog_deployment() -> RunnerDeployment:
     """Every night at 02:00 Shanghai time: localize what is new or changed in the catalog.
 
-    The catalog folder is ``catalog``, else ``$LOCALIZE_CATALOG``, else
-    ``LOCALIZE_HOME/catalog-in``; outputs go to ``LOCALIZE_HOME/catalog/<name>``.
+    Its parameters are only the safe ones (languages, backend, review, concurrency): the
+    catalog folder (``$LOCALIZE_CATALOG``, else ``LOCALIZE_HOME/catalog-in``), outputs,
+    runner, scheduler address and result storage come from the serving process's
+    environment (:class:`flows.served.OperatorSettings`), never from a run request.
     """
     from prefect.schedules import Cron
 
-    from flows.catalog import localize_catalog
-    from localize.models import localize_home
+    from flows.served import served_catalog
 
-    folder = catalog or os.environ.get("LOCALIZE_CATALOG") or str(localize_home() / "catalog-in")
-    return localize_catalog.to_deployment(  # type: ignore[return-value]
+    deployment: RunnerDeployment = served_catalog.to_deployment(  # type: ignore[assignment]
         name=CATALOG_DEPLOYMENT,
         description="Nightly: scan the catalog and localize new or changed episodes "
         "(no review pause; at most max_parallel episodes at a time).",
         tags=["localize"],
-        parameters={"catalog": folder},
         schedule=Cron(CATALOG_CRON, timezone=CATALOG_TIMEZONE),
     )
+    return _refuse_unknown_parameters(deployment)
 
 
-def serve_all() -> None:
-    """Serve every deployment until interrupted (Ctrl-C)."""
+def serve_all(results: Path | None = None) -> None:
+    """Serve every deployment until interrupted (Ctrl-C).
+
+    The runs' task results go to ``results`` (default ``LOCALIZE_HOME/results``) through
+    a storage that reads back only localize's typed JSON (:mod:`flows.results`).
+    """
     from prefect import serve
 
+    from flows.results import save_result_storage
+    from localize.models import localize_home
+
+    folder = results or localize_home() / "results"
+    # the runs start in subprocesses of this one: they read the default from the env
+    os.environ["PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK"] = save_result_storage(str(folder))
     serve(episode_deployment(), catalog_deployment())
 
 
@@ -86,16 +115,58 @@ def port_is_free(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) != 0
 
 
+AUTH_FILE = "server-auth"
+
+
+def server_auth_string(home: Path) -> str:
+    """The auth string of the server ``localize serve`` starts: made once with
+    :mod:`secrets`, kept in ``home/server-auth`` readable by this user only (0600)."""
+    path = home / AUTH_FILE
+    home.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            raise LocalizeError(
+                f"{path} (the Prefect server's auth string) can be read by other users",
+                f"delete it (localize serve makes a new one) or run: chmod 600 {path}",
+            ) from None
+        secret = path.read_text(encoding="utf-8").strip()
+        if secret:
+            return secret
+        path.unlink()
+        return server_auth_string(home)
+    secret = f"localize:{secrets.token_urlsafe(32)}"
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(secret + "\n")
+    return secret
+
+
 @contextmanager
 def local_server(
-    *, host: str = "127.0.0.1", port: int = 4200, home: Path, timeout: float = 90
+    *,
+    host: str = "127.0.0.1",
+    port: int = 4200,
+    home: Path,
+    timeout: float = 90,
+    auth: str | None = None,
+    reuse: bool = False,
 ) -> Iterator[str]:
     """Run ``prefect server start`` (SQLite under ``home``) for the duration; yield its API URL.
 
-    Binds to 127.0.0.1 unless told otherwise: nothing listens on other interfaces.
+    Binds to 127.0.0.1 unless told otherwise: nothing listens on other interfaces. With
+    ``auth`` every API call must carry that string (``PREFECT_API_AUTH_STRING``; the UI
+    asks for it), and browsers get CORS only for the UI's own origin. A healthy server
+    already on the port was not started here: it is refused unless ``reuse``.
     """
     api_url = f"http://{host}:{port}/api"
-    if _healthy(api_url):  # a server is already there: use it
+    if _healthy(api_url):
+        if not reuse:
+            raise LocalizeError(
+                f"a Prefect server that localize did not start is already running at {api_url}",
+                "stop it, choose another port (--port 4300), or pass --reuse to use that "
+                "server as it is (its authentication and CORS settings are its own)",
+            )
         yield api_url
         return
     if not port_is_free(host, port):
@@ -112,6 +183,12 @@ def local_server(
         # the UI calls the API at this address; its default assumes port 4200
         PREFECT_UI_API_URL=api_url,
     )
+    cors = ("PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS", "PREFECT_SERVER_CORS_ALLOWED_ORIGINS")
+    if not any(env.get(name) for name in cors):  # unless the operator chose (a proxy...)
+        # a web page on another origin must not drive the API from the user's browser
+        env[cors[0]] = api_url.removesuffix("/api")
+    if auth is not None:
+        env.update(PREFECT_SERVER_API_AUTH_STRING=auth, PREFECT_API_AUTH_STRING=auth)
     env.pop("PREFECT_API_URL", None)
     home.mkdir(parents=True, exist_ok=True)
     log = open(home / "server.log", "ab")  # noqa: SIM115 - closed below

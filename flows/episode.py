@@ -23,6 +23,7 @@ from prefect.events import emit_event
 from prefect.flow_runs import pause_flow_run, suspend_flow_run
 
 from flows.params import EpisodeParams
+from flows.results import RESULTS
 from flows.review_input import ReviewInput
 from localize import __version__, progress
 from localize.domain import CueTrack, Transcript
@@ -37,6 +38,7 @@ from localize.gate import (
     must_hold,
 )
 from localize.glossary import Glossary, load_glossary
+from localize.markdown import code_span, escape_markdown
 from localize.media import MediaInfo, probe
 from localize.models import localize_home, sha256_file
 from localize.numerics import DEFAULT_COMPUTE_THREADS
@@ -105,6 +107,7 @@ def probe_task(video: str, episode: str) -> tuple[MediaInfo, str]:
     task_run_name="transcribe {episode}",
     cache_policy=CACHE,
     persist_result=True,
+    result_serializer=RESULTS,
 )
 def transcribe_task(
     video: str,
@@ -144,6 +147,7 @@ def transcribe_task(
     task_run_name="ocr {episode}",
     cache_policy=CACHE,
     persist_result=True,
+    result_serializer=RESULTS,
 )
 def ocr_task(
     video: str,
@@ -173,6 +177,7 @@ def ocr_task(
     task_run_name="translate {episode} to {target}",
     cache_policy=CACHE,
     persist_result=True,
+    result_serializer=RESULTS,
 )
 def translate_task(
     source: CueTrack,
@@ -265,6 +270,7 @@ def _synthesizer_name(language: str, choice: str) -> str:
     task_run_name="dub {episode} in {language}",
     cache_policy=CACHE,
     persist_result=True,
+    result_serializer=RESULTS,
 )
 def dub_task(
     video: str,
@@ -451,10 +457,10 @@ def package_task(
     if discard_held(Path(out_dir)):
         get_run_logger().info("removed the held draft %s: the episode is published", out_dir)
     create_markdown_artifact(
-        f"Episode report: `{Path(out_dir).resolve() / 'report.html'}` (QC summary, "
-        "reading-speed timelines, glossary adherence, dub fit).",
+        f"Episode report: {code_span(str(Path(out_dir).resolve() / 'report.html'))} "
+        "(QC summary, reading-speed timelines, glossary adherence, dub fit).",
         key=f"report-{_slug(episode)}",
-        description=f"Where the published report of {episode} is",
+        description=f"Where the published report of {escape_markdown(episode)} is",
     )
     return manifest
 
@@ -531,10 +537,10 @@ def hold_task(
     message = held_message(report.error_count, draft.absolute())
     get_run_logger().warning("%s", message)
     create_markdown_artifact(
-        f"**{episode} is held, not published.** {message}. QC report: "
-        f"`{draft.absolute() / 'report.html'}`.",
+        f"**{escape_markdown(episode)} is held, not published.** {escape_markdown(message)}. "
+        f"QC report: {code_span(str(draft.absolute() / 'report.html'))}.",
         key=f"held-{_slug(episode)}",
-        description=f"{episode} was held: QC has errors and there was no review",
+        description=f"{escape_markdown(episode)} was held: QC has errors and there was no review",
     )
     emit_held_event(series, episode, report, draft, Path(out_dir))
     return str(draft)
@@ -573,28 +579,32 @@ def publish_draft(
         row: dict[str, Any] = {
             "index": i,
             "time": f"{_clock(cue.start_ms)} - {_clock(cue.end_ms)}",
-            source.language: cue.text.replace("\n", " "),
+            # table cells render as Markdown in the UI: subtitle text is shown as text
+            source.language: escape_markdown(cue.text, newline=" "),
         }
         for lang, track in targets.items():
-            row[lang] = track.cues[i - 1].text.replace("\n", " / ")
-        row["qc"] = "; ".join(flags_by_cue.get(i, []))
+            row[lang] = escape_markdown(track.cues[i - 1].text)
+        row["qc"] = escape_markdown("; ".join(flags_by_cue.get(i, [])))
         rows.append(row)
     create_table_artifact(
         rows,
         key=f"draft-{_slug(episode)}",
-        description=f"Draft of {episode}, review round {round_}: source, translations, QC flags",
+        description=f"Draft of {escape_markdown(episode)}, review round {round_}: source, "
+        "translations, QC flags",
     )
     create_markdown_artifact(
-        report.to_markdown(), key=f"qc-{_slug(episode)}", description=f"QC report for {episode}"
+        report.to_markdown(),
+        key=f"qc-{_slug(episode)}",
+        description=f"QC report for {escape_markdown(episode)}",
     )
 
 
 def _review_description(episode: str, targets: list[str], report: QCReport, error: str) -> str:
     lines = [
-        f"## Review of {episode}",
+        f"## Review of {escape_markdown(episode)}",
         "",
         f"The draft is in the **Artifacts** tab (`draft-{_slug(episode)}`): every cue with its "
-        f"source, the {', '.join(targets)} translation and QC flags.",
+        f"source, the {escape_markdown(', '.join(targets))} translation and QC flags.",
         "",
         f"QC: **{'passes' if report.ok else 'has errors'}** "
         f"({report.error_count} errors, {report.warning_count} warnings).",
@@ -603,7 +613,7 @@ def _review_description(episode: str, targets: list[str], report: QCReport, erro
         f"(or `LANG:INDEX | new text`; first language is {targets[0]}).",
     ]
     if error:
-        lines += ["", f"**Your last input was not applied:** {error}"]
+        lines += ["", f"**Your last input was not applied:** {escape_markdown(error)}"]
     return "\n".join(lines)
 
 
@@ -706,7 +716,7 @@ class EpisodeResult:
     qc_errors: int = 0
 
 
-@flow(name="localize-episode", log_prints=True, persist_result=True)
+@flow(name="localize-episode", log_prints=True, persist_result=True, result_serializer=RESULTS)
 def localize_episode(params: EpisodeParams) -> EpisodeResult:
     """Localize one episode: subtitles in every target language, reviewed and packaged."""
     logger = get_run_logger()

@@ -66,6 +66,7 @@ def _warn_renamed(command: str, argv: Sequence[str]) -> None:
                 file=sys.stderr,
             )
 
+
 Handler = Callable[[argparse.Namespace], int]
 
 
@@ -418,13 +419,23 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     _prefect_env()
-    from flows.deploy import local_server, serve_all
+    from flows.deploy import local_server, serve_all, server_auth_string
+    from flows.served import ROOTS_ENV
     from localize.models import localize_home
 
-    with local_server(host=args.host, port=args.port, home=localize_home() / "prefect") as api:
+    if args.root:
+        os.environ[ROOTS_ENV] = os.pathsep.join(str(Path(r).resolve()) for r in args.root)
+    auth = server_auth_string(localize_home())
+    # the flows this process runs (and the Dask workers they start) call the API with it
+    os.environ["PREFECT_API_AUTH_STRING"] = auth
+    home = localize_home() / "prefect"
+    with local_server(
+        host=args.host, port=args.port, home=home, auth=auth, reuse=args.reuse
+    ) as api:
         os.environ["PREFECT_API_URL"] = api
         ui = api.removesuffix("/api")
         print(f"Prefect UI: {ui}  (deployments: localize-episode/manager). Ctrl-C stops.")
+        print(f"UI login (auth string, also in {localize_home() / 'server-auth'}): {auth}")
         serve_all()
     return 0
 
@@ -435,6 +446,7 @@ def _cmd_episode(args: argparse.Namespace) -> int:
 
     from flows.episode import localize_episode
     from flows.params import EpisodeParams
+    from flows.results import with_guarded_results
 
     try:
         params = EpisodeParams(
@@ -473,7 +485,7 @@ def _cmd_episode(args: argparse.Namespace) -> int:
     started = time.monotonic()
     with _progress_display():
         _starting(Path(args.video).stem)
-        result = localize_episode(params)
+        result = with_guarded_results(localize_episode)(params)
     if result.held:
         from localize.gate import HELD_EXIT_CODE, held_message
 
@@ -662,6 +674,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="start the local Prefect server + UI and serve deployments")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=4200)
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="use a Prefect server already running on the port (default: refuse it)",
+    )
+    p.add_argument(
+        "--root",
+        action="append",
+        metavar="DIR",
+        help="a folder run requests may read and write in (repeat for more; default: the "
+        "current folder and the catalog folder)",
+    )
     p.set_defaults(handler=_cmd_serve)
 
     p = sub.add_parser("sample", help="generate the sample episode (video, captions, truth)")

@@ -49,6 +49,7 @@ from typing import Any, Final, Literal, Protocol, cast, get_args
 from localize.domain import Cue, CueTrack
 from localize.errors import LocalizeError
 from localize.glossary import Glossary
+from localize.markdown import escape_markdown
 from localize.metrics import normalise_for_cer
 from localize.segment import StyleProfile, count_chars, load_style_profile, reading_speed_cps
 from localize.translate.enforce import LineOutcome, leftover_source_script
@@ -686,7 +687,7 @@ class QCReport:
         """A summary for the Prefect UI: an overview table, then per language a table of
         counts by check and the ``top`` most flagged cues (errors first)."""
         verdict = "✅ **Pass**" if self.ok else "❌ **Fail**"
-        title = f"## QC report: {self.episode}" if self.episode else "## QC report"
+        title = f"## QC report: {_cell(self.episode)}" if self.episode else "## QC report"
         out = [
             title,
             "",
@@ -817,8 +818,8 @@ def _one_line(text: str) -> str:
 
 
 def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return _one_line(text).replace("|", "\\|")
+    """Text safe inside a Markdown table cell: shown as itself, never as a link or HTML."""
+    return escape_markdown(text)
 
 
 def _short(text: str, limit: int = 20) -> str:

@@ -89,6 +89,12 @@ GUIDANCE: dict[str, str] = {
     "check its address and that its extra is installed.",
     "OcrError": "OCR cannot run as asked; most often the caption band: two fractions of "
     "the height, `TOP,BOTTOM` (e.g. `0.78,0.95`), or leave it out to find it automatically.",
+    "RequestRefused": "A run started through the Prefect API named a file outside the "
+    "folders `localize serve` was given, or a model that is not a packaged name. Use "
+    "files under those folders, or have the operator add one with `--root DIR`.",
+    "UntrustedResultError": "A cached stage result was not written by localize (a "
+    "pickle, or another serializer). It was not read; the stage runs again. If it keeps "
+    "coming back, someone else writes to the result storage: find out who.",
 }
 
 

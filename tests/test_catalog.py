@@ -292,9 +292,14 @@ def test_table_and_cli_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_nightly_deployment_runs_at_two_in_shanghai() -> None:
     from flows.deploy import catalog_deployment
 
-    deployment = catalog_deployment("/srv/catalog")
+    deployment = catalog_deployment()
     assert deployment.name == "nightly"
-    assert deployment.parameters == {"catalog": "/srv/catalog"}
+    # folders, runner, scheduler and storage are the operator's, not a run request's
+    schema = deployment._parameter_openapi_schema.model_dump(exclude_unset=True)
+    assert not {"catalog", "out", "runner", "dask_address", "result_storage"} & set(
+        schema["properties"]
+    )
+    assert schema["additionalProperties"] is False
     (schedule,) = deployment.schedules
     assert schedule.schedule.cron == "0 2 * * *"  # type: ignore[union-attr]
     assert schedule.schedule.timezone == "Asia/Shanghai"  # type: ignore[union-attr]

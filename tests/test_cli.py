@@ -84,9 +84,7 @@ def test_transcribe_command_on_the_sample(
 ) -> None:
     out = tmp_path / "ep.zh.vtt"
     assert (
-        main(
-            ["transcribe", str(episode.video), "--out", str(out), "--series", str(glossary_path)]
-        )
+        main(["transcribe", str(episode.video), "--out", str(out), "--series", str(glossary_path)])
         == 0
     )
     track = read_subtitles(out)
