@@ -40,7 +40,7 @@ from localize.gate import (
 from localize.glossary import Glossary, load_glossary
 from localize.markdown import code_span, escape_markdown
 from localize.media import MediaInfo, probe
-from localize.models import localize_home, sha256_file
+from localize.models import localize_home, output_root, sha256_file
 from localize.numerics import DEFAULT_COMPUTE_THREADS
 from localize.ocr import OcrResult
 from localize.package import ExtraWriter, Manifest, publish_episode, published_languages
@@ -725,7 +725,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
     glossary_path = resolve_glossary_path(params.series)
     glossary: Glossary = load_glossary(glossary_path)
     series_id = glossary.series.id
-    out_dir = Path(params.out_dir) if params.out_dir else Path("out") / series_id / episode
+    out_dir = Path(params.out_dir) if params.out_dir else output_root() / series_id / episode
     languages = choose_targets(params.targets, glossary, dub=params.dub)
     check_locations(out_dir, may_hold=not params.review and params.on_qc_errors == HOLD)
     logger.info("localizing %s (%s) into %s", episode, series_id, ", ".join(languages))

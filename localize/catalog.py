@@ -665,7 +665,8 @@ def plan(
 
 
 def default_out(catalog_root: Path) -> Path:
-    """Where outputs go when no --out is given: LOCALIZE_HOME/catalog/<catalog name>."""
-    from localize.models import localize_home
+    """Where outputs go when no --out is given: the output root
+    (:func:`localize.models.output_root`) / <catalog name>."""
+    from localize.models import output_root
 
-    return localize_home() / "catalog" / check_name(Path(catalog_root).resolve().name, "catalog")
+    return output_root() / check_name(Path(catalog_root).resolve().name, "catalog")

@@ -574,6 +574,7 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
     # keeps the hash cache (the next status or run does not re-read videos), unless a
     # run holds the state: then writing back what was read could undo its records
     save_hash_cache(state, out)
+    print(f"outputs: {out.absolute()}")  # what was compared: the published episodes there
     print(format_table(s for p in plans for s in p.languages))
     for r in rejected:
         print(f"rejected {r.path}: {r.reason}")
@@ -641,7 +642,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LANG",
         help="remove these published languages (others already published are kept)",
     )
-    p.add_argument("--out", help="output folder (default: out/<series>/<episode>)")
+    p.add_argument(
+        "--out",
+        help="output folder (default: $LOCALIZE_OUT/<series>/<episode>, see docs/configuration.md)",
+    )
     p.add_argument(
         "--source",
         default="fused",
@@ -808,7 +812,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         c = csub.add_parser(name, help=what)
         c.add_argument("dir", help="catalog folder: <series-id>/glossary.toml + episodes/")
-        c.add_argument("--out", help="output root (default: LOCALIZE_HOME/catalog/<name>)")
+        c.add_argument("--out", help="output root (default: $LOCALIZE_OUT/<catalog name>)")
         c.add_argument("--to", nargs="+", metavar="LANG", help="override the series' targets")
         c.add_argument(
             "--mt-backend",

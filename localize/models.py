@@ -66,6 +66,15 @@ def localize_data() -> Path:
     return base / "localize"
 
 
+def output_root() -> Path:
+    """Where published episodes go when no ``--out`` is given: one root for every
+    command (``localize episode``: ``ROOT/<series>/<episode>``; a catalog:
+    ``ROOT/<catalog name>/<series>/<episode>``). ``LOCALIZE_OUT`` overrides; default
+    ``LOCALIZE_DATA/out`` (deliverables, not cache)."""
+    env = os.environ.get("LOCALIZE_OUT")
+    return Path(env).expanduser() if env else localize_data() / "out"
+
+
 @dataclass(frozen=True)
 class WheelMember:
     """One file inside a wheel on PyPI."""

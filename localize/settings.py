@@ -57,7 +57,7 @@ class EpisodeParams(BaseModel):
         "QC report go to <out>.held/, nothing is published) or published anyway",
     )
     out_dir: str | None = Field(
-        default=None, description="Output folder (default: out/<series>/<episode>)"
+        default=None, description="Output folder (default: $LOCALIZE_OUT/<series>/<episode>)"
     )
     source: Literal["fused", "ocr", "asr"] = Field(
         default="fused",

@@ -475,3 +475,22 @@ def test_the_catalog_sweep_keeps_held_drafts(tmp_path: Path) -> None:
     assert sweep_stale(tmp_path / "out") == []
     assert (series / "ep1").resolve() == live.resolve()
     assert (series / "ep1.held").resolve() == held.resolve() and held.is_dir()
+
+
+def test_every_command_publishes_under_one_output_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """There were three defaults (cwd out/, the cache, /var/lib in the docs); now one."""
+    from localize.catalog import default_out
+    from localize.models import output_root
+
+    monkeypatch.setenv("LOCALIZE_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("LOCALIZE_OUT", raising=False)
+    assert output_root() == tmp_path / "data" / "out"
+    monkeypatch.setenv("LOCALIZE_OUT", str(tmp_path / "deliveries"))
+    root = tmp_path / "catalog"
+    _series(root, "s", ["ep1.mp4"])
+    assert default_out(root) == tmp_path / "deliveries" / "catalog"
+    # status says which folder it compared with the catalog
+    assert main(["catalog", "status", str(root)]) == 0
+    assert capsys.readouterr().out.startswith(f"outputs: {tmp_path / 'deliveries' / 'catalog'}\n")

@@ -248,7 +248,8 @@ def _guide_env(work: Path, api: str | None) -> dict[str, str]:
     home.mkdir()
     (home / "models").symlink_to(localize_home() / "models", target_is_directory=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "LOCALIZE_"))}
-    env.update(LOCALIZE_HOME=str(home), DO_NOT_TRACK="1")
+    # series state and outputs of the guide stay in its folder, never the user's data dir
+    env.update(LOCALIZE_HOME=str(home), LOCALIZE_DATA=str(work.parent / "data"), DO_NOT_TRACK="1")
     if api:
         env["PREFECT_API_URL"] = api
     return env
