@@ -120,6 +120,47 @@ def _cmd_models(args: argparse.Namespace) -> int:
     raise AssertionError(args.models_cmd)
 
 
+def _cmd_config(args: argparse.Namespace) -> int:
+    """Every effective location and run default, and where each came from."""
+    from localize.models import localize_data, localize_home, output_root
+    from localize.series import REPO_GLOSSARIES
+    from localize.settings import DEFAULT_RUN
+
+    def origin(*names: str) -> str:
+        return next((f"${n}" for n in names if os.environ.get(n)), "default")
+
+    rows: list[tuple[str, object, str]] = [
+        ("series state (memories)", localize_data(), origin("LOCALIZE_DATA", "XDG_DATA_HOME")),
+        ("cache (models, Prefect)", localize_home(), origin("LOCALIZE_HOME", "XDG_CACHE_HOME")),
+        ("output root", output_root(), origin("LOCALIZE_OUT", "LOCALIZE_DATA")),
+        ("glossaries", os.environ.get("LOCALIZE_GLOSSARIES") or REPO_GLOSSARIES,
+         origin("LOCALIZE_GLOSSARIES")),
+        ("Prefect server", os.environ.get("PREFECT_API_URL") or "a temporary one per command",
+         origin("PREFECT_API_URL")),
+        ("Dask scheduler", os.environ.get("LOCALIZE_DASK_ADDRESS") or "a local cluster",
+         origin("LOCALIZE_DASK_ADDRESS")),
+    ]  # fmt: skip
+    for key, value in sorted(DEFAULT_RUN.items()):
+        shown = "the glossary's targets" if key == "targets" and value is None else value
+        rows.append((f"run: {key}", shown, "default; series.toml [run] and options override"))
+    if args.series:
+        from localize.glossary import load_glossary
+        from localize.series import resolve_glossary_path
+        from localize.translate.memory import series_memory_path
+
+        path = resolve_glossary_path(args.series)
+        glossary = load_glossary(path)
+        rows += [
+            ("series glossary", path, f"--series {args.series}"),
+            ("run: targets", list(glossary.series.targets), "the glossary's [series] targets"),
+            ("translation memory", series_memory_path(glossary.series.id), "series state"),
+        ]
+    width = max(len(k) for k, _, _ in rows)
+    for key, value, where in rows:
+        print(f"{key:<{width}}  {value}  ({where})")
+    return 0
+
+
 def _cmd_sample(args: argparse.Namespace) -> int:
     from localize.sample.build import build_sample_episode
 
@@ -691,6 +732,10 @@ def build_parser() -> argparse.ArgumentParser:
         "current folder and the catalog folder)",
     )
     p.set_defaults(handler=_cmd_serve)
+
+    p = sub.add_parser("config", help="every effective setting and where it came from")
+    p.add_argument("--series", help="also the series' glossary, targets and memory")
+    p.set_defaults(handler=_cmd_config)
 
     p = sub.add_parser("sample", help="generate the sample episode (video, captions, truth)")
     p.add_argument("out_dir")

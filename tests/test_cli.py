@@ -372,3 +372,23 @@ def test_exit_codes_tell_a_failed_job_from_a_wrong_command_line(
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "exit codes: 0 done; 1 the job failed" in capsys.readouterr().out
+
+
+def test_config_prints_every_location_and_where_it_came_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOCALIZE_DATA", str(tmp_path / "team"))
+    monkeypatch.delenv("LOCALIZE_OUT", raising=False)
+    assert main(["config", "--series", "ceo-contract-bride"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+
+    def row(key: str) -> str:
+        return next(line for line in lines if line.startswith(key))
+
+    assert row("series state").endswith(f"{tmp_path / 'team'}  ($LOCALIZE_DATA)")
+    assert f"{tmp_path / 'team' / 'out'}  ($LOCALIZE_DATA)" in row("output root")
+    assert "on_qc_errors" in row("run: on_qc_errors") and "hold" in row("run: on_qc_errors")
+    assert "the glossary's targets" in row("run: targets")
+    assert "['en']  (the glossary's [series] targets)" in lines[-2]
+    memory = tmp_path / "team" / "series" / "ceo-contract-bride" / "memory.sqlite"
+    assert str(memory) in row("translation memory")
