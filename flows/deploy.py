@@ -102,7 +102,7 @@ def serve_all(results: Path | None = None) -> None:
     serve(episode_deployment(), catalog_deployment())
 
 
-def _healthy(api_url: str) -> bool:
+def healthy(api_url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
             return bool(response.status == 200)
@@ -151,6 +151,7 @@ def local_server(
     timeout: float = 90,
     auth: str | None = None,
     reuse: bool = False,
+    public_url: str | None = None,
 ) -> Iterator[str]:
     """Run ``prefect server start`` (SQLite under ``home``) for the duration; yield its API URL.
 
@@ -159,8 +160,13 @@ def local_server(
     asks for it), and browsers get CORS only for the UI's own origin. A healthy server
     already on the port was not started here: it is refused unless ``reuse``.
     """
-    api_url = f"http://{host}:{port}/api"
-    if _healthy(api_url):
+    # this machine reaches the server on loopback even when it listens on every interface;
+    # browsers (and other machines) use ``public_url``: the UI must call the API there,
+    # never at "http://0.0.0.0:4200"
+    local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    api_url = f"http://{local}:{port}/api"
+    browser = (public_url or f"http://{local}:{port}").rstrip("/")
+    if healthy(api_url):
         if not reuse:
             raise LocalizeError(
                 f"a Prefect server that localize did not start is already running at {api_url}",
@@ -169,7 +175,7 @@ def local_server(
             )
         yield api_url
         return
-    if not port_is_free(host, port):
+    if not port_is_free(local, port):
         raise LocalizeError(
             f"port {port} on {host} is taken by something that is not a Prefect server",
             "choose another port: localize serve --port 4300",
@@ -181,12 +187,12 @@ def local_server(
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT="false",
         # the UI calls the API at this address; its default assumes port 4200
-        PREFECT_UI_API_URL=api_url,
+        PREFECT_UI_API_URL=f"{browser}/api",
     )
     cors = ("PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS", "PREFECT_SERVER_CORS_ALLOWED_ORIGINS")
     if not any(env.get(name) for name in cors):  # unless the operator chose (a proxy...)
         # a web page on another origin must not drive the API from the user's browser
-        env[cors[0]] = api_url.removesuffix("/api")
+        env[cors[0]] = browser
     if auth is not None:
         env.update(PREFECT_SERVER_API_AUTH_STRING=auth, PREFECT_API_AUTH_STRING=auth)
     env.pop("PREFECT_API_URL", None)
@@ -201,7 +207,7 @@ def local_server(
     )
     try:
         deadline = time.monotonic() + timeout
-        while not _healthy(api_url):
+        while not healthy(api_url):
             if proc.poll() is not None:
                 raise LocalizeError(
                     f"the Prefect server exited with code {proc.returncode}",

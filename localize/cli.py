@@ -459,24 +459,48 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    """Start a Prefect server with the UI and serve the deployments here; or only the
+    server (a team's server machine, ``--server-only``); or only the deployments, on a
+    server that runs elsewhere (a worker machine, ``--api-url``)."""
     _prefect_env()
-    from flows.deploy import local_server, serve_all, server_auth_string
+    from flows.deploy import healthy, local_server, serve_all, server_auth_string
     from flows.served import ROOTS_ENV
     from localize.models import localize_home
 
     if args.root:
         os.environ[ROOTS_ENV] = os.pathsep.join(str(Path(r).resolve()) for r in args.root)
+    if args.api_url:
+        api = args.api_url.rstrip("/")
+        if not healthy(api):
+            raise LocalizeError(
+                f"no Prefect server answers at {api}",
+                "start it on the server machine (localize serve --server-only --host ... "
+                "--public-url ...) and give its API address, e.g. http://10.0.0.5:4200/api",
+            )
+        os.environ["PREFECT_API_URL"] = api  # its auth string: PREFECT_API_AUTH_STRING
+        print(f"serving the deployments on {api}. Ctrl-C stops.")
+        serve_all()
+        return 0
     auth = server_auth_string(localize_home())
     # the flows this process runs (and the Dask workers they start) call the API with it
     os.environ["PREFECT_API_AUTH_STRING"] = auth
     home = localize_home() / "prefect"
     with local_server(
-        host=args.host, port=args.port, home=home, auth=auth, reuse=args.reuse
+        host=args.host,
+        port=args.port,
+        home=home,
+        auth=auth,
+        reuse=args.reuse,
+        public_url=args.public_url,
     ) as api:
         os.environ["PREFECT_API_URL"] = api
-        ui = api.removesuffix("/api")
-        print(f"Prefect UI: {ui}  (deployments: localize-episode/manager). Ctrl-C stops.")
+        ui = (args.public_url or api.removesuffix("/api")).rstrip("/")
         print(f"UI login (auth string, also in {localize_home() / 'server-auth'}): {auth}")
+        if args.server_only:
+            print(f"Prefect UI: {ui} (no deployments served here). Ctrl-C stops.", flush=True)
+            while True:
+                time.sleep(3600)
+        print(f"Prefect UI: {ui}  (deployments: localize-episode/manager). Ctrl-C stops.")
         serve_all()
     return 0
 
@@ -723,6 +747,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--reuse",
         action="store_true",
         help="use a Prefect server already running on the port (default: refuse it)",
+    )
+    p.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address browsers and other machines use, e.g. http://10.0.0.5:4200 (the "
+        "UI calls the API there; default: the bind address)",
+    )
+    p.add_argument(
+        "--server-only", action="store_true", help="run the server and UI, serve no deployments"
+    )
+    p.add_argument(
+        "--api-url",
+        metavar="URL",
+        help="serve the deployments on the Prefect server at URL instead of starting one "
+        "(e.g. http://10.0.0.5:4200/api; its auth string from $PREFECT_API_AUTH_STRING)",
     )
     p.add_argument(
         "--root",

@@ -159,7 +159,7 @@ def test_local_server_binds_to_localhost_by_default(
         def wait(self, timeout: float) -> int:
             return 1
 
-    monkeypatch.setattr(deploy, "_healthy", lambda url: False)
+    monkeypatch.setattr(deploy, "healthy", lambda url: False)
     monkeypatch.setattr(deploy, "port_is_free", lambda host, port: True)
     monkeypatch.setattr(deploy.subprocess, "Popen", FakeServer)
     with (
