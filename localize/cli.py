@@ -463,6 +463,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     server (a team's server machine, ``--server-only``); or only the deployments, on a
     server that runs elsewhere (a worker machine, ``--api-url``)."""
     _prefect_env()
+    if args.api_url:
+        # before anything imports prefect: its settings are read once, at import
+        os.environ["PREFECT_API_URL"] = args.api_url.rstrip("/")
     from flows.deploy import healthy, local_server, serve_all, server_auth_string
     from flows.served import ROOTS_ENV
     from localize.models import localize_home
@@ -470,14 +473,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.root:
         os.environ[ROOTS_ENV] = os.pathsep.join(str(Path(r).resolve()) for r in args.root)
     if args.api_url:
-        api = args.api_url.rstrip("/")
+        api = os.environ["PREFECT_API_URL"]  # its auth string: PREFECT_API_AUTH_STRING
         if not healthy(api):
             raise LocalizeError(
                 f"no Prefect server answers at {api}",
                 "start it on the server machine (localize serve --server-only --host ... "
                 "--public-url ...) and give its API address, e.g. http://10.0.0.5:4200/api",
             )
-        os.environ["PREFECT_API_URL"] = api  # its auth string: PREFECT_API_AUTH_STRING
         print(f"serving the deployments on {api}. Ctrl-C stops.")
         serve_all()
         return 0
