@@ -357,6 +357,7 @@ def package_task(
     video: str | None = None,
     drop: list[str] | None = None,
     numerics: dict[str, Any] | None = None,
+    produced_with: dict[str, str] | None = None,
 ) -> Manifest:
     """Publish subtitles, dubs, the MP4 with every track and the HLS package at once.
 
@@ -419,7 +420,7 @@ def package_task(
         qc_json=report.to_json(),
         review_json=review.to_json() if review else None,
         extra_writers=(add_dubs, report_writer(report, series, episode, source, dubs), *renditions),
-        languages=_language_records(targets, review),
+        languages=_language_records(targets, review, produced_with),
         carried=carried,
         extra={
             "qc": {
@@ -466,25 +467,20 @@ def package_task(
 
 
 def _language_records(
-    targets: dict[str, CueTrack], review: ReviewHistory | None
+    targets: dict[str, CueTrack],
+    review: ReviewHistory | None,
+    produced_with: dict[str, str] | None,
 ) -> dict[str, dict[str, object]]:
-    """Per language this run produced: which run, when, and who approved it."""
-    import datetime
-
-    run = getattr(get_run_context(), "task_run", None)
+    """Per language this run produced: what produced it and who approved it. Only
+    what the content depends on (no run ids, no clock): publishing the same content
+    again writes the same manifest."""
     approval = (
         {"reviewer": review.rounds[-1].reviewer, "at": review.rounds[-1].at}
         if review and review.rounds
         else None
     )
-    published = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     return {
-        lang: {
-            "flow_run": str(run.flow_run_id) if run and run.flow_run_id else None,
-            "published_at": published,
-            "review": approval,
-        }
-        for lang in targets
+        lang: {"produced_with": dict(produced_with or {}), "review": approval} for lang in targets
     }
 
 
@@ -895,6 +891,13 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
             str(video) if info.has_video else None,
             drop=params.drop_languages,
             numerics=run_numerics(params, asr=want_asr),
+            produced_with={
+                "source": choice.origin,
+                "glossary": glossary.version,
+                "mt_backend": params.mt_backend,
+                "mt_model": params.mt_model,
+                "localize": __version__,
+            },
         )
     flagged = len(report.flags_by_cue())
     return EpisodeResult(
