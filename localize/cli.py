@@ -218,6 +218,11 @@ def _cmd_glossary(args: argparse.Namespace) -> int:
         print(f"wrote {len(glossary.entries)} entries of {glossary.series.id} to {args.out}")
         return 0
     print(f"{args.file}: ok ({len(glossary.entries)} entries, version {glossary.version})")
+    if glossary.derived:
+        print("derived forms of address (add an entry for the form to override one):")
+        for entry in glossary.derived:
+            renderings = ", ".join(f"{lang} {text!r}" for lang, text in entry.renderings.items())
+            print(f"  {entry.zh}: {renderings}")
     return 0
 
 
