@@ -220,6 +220,8 @@ def _params(item: EpisodePlan, review: bool) -> EpisodeParams:
         asr_model=s["asr_model"],
         mt_backend=s["mt_backend"],
         mt_model=s["mt_model"],
+        mt_endpoint=s["mt_endpoint"],
+        mt_api_key_env=s["mt_api_key_env"],
         tts=s["tts"],
         language_check=s["language_check"],
     )

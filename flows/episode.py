@@ -67,8 +67,8 @@ def model_pool() -> ModelPool:
         return _pool()
 
 
-def _translator(backend: str, model: str) -> Any:
-    return model_pool().translator(backend, model)
+def _translator(backend: str, model: str, endpoint: str | None, key_env: str) -> Any:
+    return model_pool().translator(backend, model, endpoint, key_env)
 
 
 def resolve_glossary_path(series: str) -> Path:
@@ -183,17 +183,22 @@ def translate_task(
     series_id: str,
     approved_digest: str = "",
     code_version: str = __version__,
+    endpoint: str | None = None,
+    key_env: str = "LOCALIZE_MT_API_KEY",
 ) -> tuple[CueTrack, list[LineOutcome]]:
     """``approved_digest`` is part of the cache key (and otherwise unused): a line
     approved in review after a cached run makes the next run translate again, so the
     memory's approved text wins over the cached machine output."""
     logger = get_run_logger()
     glossary = load_glossary(Path(glossary_path))
-    translator = _translator(backend, model)
+    translator = _translator(backend, model, endpoint, key_env)
     memory = TranslationMemory(series_memory_path(series_id))
+    spent = getattr(translator, "usage", None)
     track, outcomes = translate_cues(
         source, translator, target=target, glossary=glossary, memory=memory, episode=episode
     )
+    if spent is not None:  # an endpoint: what this episode cost in requests and tokens
+        logger.info("%s: endpoint usage %s", target, (translator.usage - spent).as_dict())
     reused = sum(o.origin.startswith("memory") for o in outcomes)
     flagged = sum(bool(o.problems) for o in outcomes)
     logger.info(
@@ -687,6 +692,8 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
                 glossary.version,
                 series_id,
                 memory.approved_digest([c.text for c in source.cues], target),
+                endpoint=params.mt_endpoint,
+                key_env=params.mt_api_key_env,
             )
     targets = {lang: track for lang, (track, _) in translated.items()}
     outcomes = {lang: out for lang, (_, out) in translated.items()}

@@ -53,6 +53,8 @@ RUN_KEYS = (
     "asr_model",
     "mt_backend",
     "mt_model",
+    "mt_endpoint",
+    "mt_api_key_env",
     "tts",
     "caption_band",
     "language_check",
@@ -549,6 +551,10 @@ DEFAULT_RUN: dict[str, Any] = {
     "asr_model": "whisper-base",
     "mt_backend": "llm",
     "mt_model": "qwen2.5-coder-1.5b-instruct",
+    # the openai backend's server, shared by every worker ("thin workers, one model
+    # server"); where the model runs does not change what it writes: not fingerprinted
+    "mt_endpoint": None,
+    "mt_api_key_env": "LOCALIZE_MT_API_KEY",
     "tts": "auto",
     "caption_band": None,
     "language_check": True,

@@ -134,7 +134,12 @@ def _cmd_translate(args: argparse.Namespace) -> int:
 
     glossary = _load_glossary(args.glossary)
     source = read_subtitles(Path(args.input), language=args.source)
-    kwargs = {} if args.backend == "fake" else {"model": args.model}
+    kwargs: dict[str, str] = {} if args.backend == "fake" else {"model": args.model}
+    if args.backend == "openai":
+        if not args.endpoint:
+            print("error: --backend openai needs --endpoint URL", file=sys.stderr)
+            return 2
+        kwargs.update(endpoint=args.endpoint, api_key_env=args.api_key_env)
     translator = create_translator(args.backend, **kwargs)
     memory = TranslationMemory(Path(args.memory)) if args.memory else None
     track, outcomes = translate_cues(
@@ -422,6 +427,8 @@ def _cmd_episode(args: argparse.Namespace) -> int:
             asr_model=args.asr_model,
             mt_backend=args.mt_backend,
             mt_model=args.mt_model,
+            mt_endpoint=args.mt_endpoint,
+            mt_api_key_env=args.mt_api_key_env,
             tts=args.tts,
             music_stem=args.music_stem,
             source=args.source,
@@ -579,9 +586,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--mt-backend",
         default="llm",
-        choices=["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"],
+        choices=["llm", "openai", "ct2-seq2seq", "transformers-seq2seq", "fake"],
     )
     p.add_argument("--mt-model", default="qwen2.5-coder-1.5b-instruct")
+    p.add_argument("--mt-endpoint", help="OpenAI-compatible server (--mt-backend openai)")
+    p.add_argument("--mt-api-key-env", default="LOCALIZE_MT_API_KEY", metavar="VAR")
     p.add_argument(
         "--tts",
         default="auto",
@@ -641,7 +650,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="packaged name, folder or Hugging Face repo id",
     )
     p.add_argument(
-        "--backend", default="llm", choices=["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"]
+        "--backend",
+        default="llm",
+        choices=["llm", "openai", "ct2-seq2seq", "transformers-seq2seq", "fake"],
+    )
+    p.add_argument("--endpoint", help="OpenAI-compatible server (--backend openai)")
+    p.add_argument(
+        "--api-key-env",
+        default="LOCALIZE_MT_API_KEY",
+        metavar="VAR",
+        help="environment variable holding the endpoint's API key",
     )
     p.add_argument("--source", default="zh-Hans", help="language of the input")
     p.add_argument("--memory", help="translation memory file (SQLite) to read and update")
@@ -703,7 +721,7 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--to", nargs="+", metavar="LANG", help="override the series' targets")
         c.add_argument(
             "--mt-backend",
-            choices=["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"],
+            choices=["llm", "openai", "ct2-seq2seq", "transformers-seq2seq", "fake"],
             help="override the series' translation backend (status: compare with a run "
             "that uses it)",
         )

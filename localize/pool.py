@@ -32,19 +32,30 @@ class ModelPool:
             transcriber: Transcriber = self._loaded[key]
             return transcriber
 
-    def translator(self, backend: str, model: str) -> Any:
+    def translator(
+        self,
+        backend: str,
+        model: str,
+        endpoint: str | None = None,
+        api_key_env: str = "LOCALIZE_MT_API_KEY",
+    ) -> Any:
         """A loaded MT backend. Loading happens under the lock: two catalog episodes that
-        ask at the same moment share one LLM instead of holding two (+1.9 GB)."""
+        ask at the same moment share one LLM instead of holding two (+1.9 GB). For the
+        ``openai`` backend: one client per endpoint, so its request limit covers every
+        episode of this worker."""
         from localize.translate import create_translator
 
-        key = ("mt", backend, model, self.device)
+        key = ("mt", backend, model, self.device, endpoint or "", api_key_env)
         with self._lock:
             if key not in self._loaded:
-                self._loaded[key] = (
-                    create_translator("fake")
-                    if backend == "fake"
-                    else create_translator(backend, model=model, store=self.store)
-                )
+                if backend == "fake":
+                    self._loaded[key] = create_translator("fake")
+                elif backend == "openai":
+                    self._loaded[key] = create_translator(
+                        backend, model=model, endpoint=endpoint or "", api_key_env=api_key_env
+                    )
+                else:
+                    self._loaded[key] = create_translator(backend, model=model, store=self.store)
             return self._loaded[key]
 
     def loaded(self) -> list[tuple[str, ...]]:

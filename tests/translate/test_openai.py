@@ -129,3 +129,27 @@ def test_bad_endpoints_are_refused_before_any_request(bad: str) -> None:
     with pytest.raises(TranslationError) as info:
         base_url(bad)
     assert "sk-secret" not in info.value.message
+
+
+def test_the_pool_keeps_one_client_per_endpoint() -> None:
+    from localize.pool import ModelPool
+
+    pool = ModelPool()
+    a = pool.translator("openai", "m", "http://gpu-a:8000/v1")
+    assert pool.translator("openai", "m", "http://gpu-a:8000/v1") is a  # one request limit
+    b = pool.translator("openai", "m", "http://gpu-b:8000/v1")
+    assert b is not a and b.endpoint == "http://gpu-b:8000/v1"
+
+
+def test_episode_params_need_an_endpoint_and_take_a_variable_name_not_a_key() -> None:
+    from pydantic import ValidationError
+
+    from flows.params import EpisodeParams
+
+    base = {"video": "ep.mp4", "series": "s", "mt_backend": "openai"}
+    with pytest.raises(ValidationError, match="needs mt_endpoint"):
+        EpisodeParams(**base)
+    ok = EpisodeParams(**base, mt_endpoint="http://gpu-box:8000/v1", mt_api_key_env="MY_KEY")
+    assert ok.mt_api_key_env == "MY_KEY"
+    with pytest.raises(ValidationError):
+        EpisodeParams(**base, mt_endpoint="http://gpu-box:8000/v1", mt_api_key_env=KEY)
