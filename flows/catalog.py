@@ -222,6 +222,7 @@ def _params(item: EpisodePlan, review: bool) -> EpisodeParams:
         mt_model=s["mt_model"],
         mt_endpoint=s["mt_endpoint"],
         mt_api_key_env=s["mt_api_key_env"],
+        mt_api_key_secret=s["mt_api_key_secret"],
         tts=s["tts"],
         language_check=s["language_check"],
     )

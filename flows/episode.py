@@ -67,8 +67,17 @@ def model_pool() -> ModelPool:
         return _pool()
 
 
-def _translator(backend: str, model: str, endpoint: str | None, key_env: str) -> Any:
-    return model_pool().translator(backend, model, endpoint, key_env)
+def _translator(
+    backend: str, model: str, endpoint: str | None, key_env: str, key_secret: str | None
+) -> Any:
+    """``key_secret`` names a Prefect Secret block: read here, on the worker, so the key
+    is never a parameter (parameters are stored and shown by Prefect)."""
+    key = None
+    if key_secret:
+        from prefect.blocks.system import Secret
+
+        key = str(Secret.load(key_secret).get())  # type: ignore[union-attr]
+    return model_pool().translator(backend, model, endpoint, key_env, key)
 
 
 def resolve_glossary_path(series: str) -> Path:
@@ -185,20 +194,23 @@ def translate_task(
     code_version: str = __version__,
     endpoint: str | None = None,
     key_env: str = "LOCALIZE_MT_API_KEY",
-) -> tuple[CueTrack, list[LineOutcome]]:
+    key_secret: str | None = None,
+) -> tuple[CueTrack, list[LineOutcome], dict[str, int] | None]:
     """``approved_digest`` is part of the cache key (and otherwise unused): a line
     approved in review after a cached run makes the next run translate again, so the
     memory's approved text wins over the cached machine output."""
     logger = get_run_logger()
     glossary = load_glossary(Path(glossary_path))
-    translator = _translator(backend, model, endpoint, key_env)
+    translator = _translator(backend, model, endpoint, key_env, key_secret)
     memory = TranslationMemory(series_memory_path(series_id))
     spent = getattr(translator, "usage", None)
     track, outcomes = translate_cues(
         source, translator, target=target, glossary=glossary, memory=memory, episode=episode
     )
+    usage = None
     if spent is not None:  # an endpoint: what this episode cost in requests and tokens
-        logger.info("%s: endpoint usage %s", target, (translator.usage - spent).as_dict())
+        usage = (translator.usage - spent).as_dict()
+        logger.info("%s: endpoint usage %s", target, usage)
     reused = sum(o.origin.startswith("memory") for o in outcomes)
     flagged = sum(bool(o.problems) for o in outcomes)
     logger.info(
@@ -208,7 +220,7 @@ def translate_task(
         reused,
         flagged,
     )
-    return track, outcomes
+    return track, outcomes, usage
 
 
 @task(name="qc", task_run_name="qc {episode}")
@@ -335,6 +347,7 @@ def package_task(
     dubs: list[DubSummary] | None = None,
     video: str | None = None,
     drop: list[str] | None = None,
+    mt_usage: dict[str, dict[str, int]] | None = None,
 ) -> Manifest:
     """Publish subtitles, dubs, the MP4 with every track and the HLS package at once.
 
@@ -402,7 +415,7 @@ def package_task(
         qc_json=report.to_json(),
         review_json=review.to_json() if review else None,
         extra_writers=(add_dubs, add_report, *renditions),
-        languages=_language_records(targets, review),
+        languages=_language_records(targets, review, mt_usage or {}),
         carried=carried,
         extra={
             "qc": {
@@ -446,9 +459,12 @@ def package_task(
 
 
 def _language_records(
-    targets: dict[str, CueTrack], review: ReviewHistory | None
+    targets: dict[str, CueTrack],
+    review: ReviewHistory | None,
+    mt_usage: dict[str, dict[str, int]],
 ) -> dict[str, dict[str, object]]:
-    """Per language this run produced: which run, when, and who approved it."""
+    """Per language this run produced: which run, when, who approved it, and what a
+    translation endpoint was asked (requests, retries, tokens) when one was used."""
     import datetime
 
     run = getattr(get_run_context(), "task_run", None)
@@ -463,6 +479,7 @@ def _language_records(
             "flow_run": str(run.flow_run_id) if run and run.flow_run_id else None,
             "published_at": published,
             "review": approval,
+            **({"mt_usage": mt_usage[lang]} if lang in mt_usage else {}),
         }
         for lang in targets
     }
@@ -678,7 +695,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
     source = choice.track
     source_flags = {source.language: list(choice.flags)}
     logger.info("Chinese subtitles from %s: %d cues", choice.origin, len(source.cues))
-    translated: dict[str, tuple[CueTrack, list[LineOutcome]]] = {}
+    translated: dict[str, tuple[CueTrack, list[LineOutcome], dict[str, int] | None]] = {}
     memory = TranslationMemory(series_memory_path(series_id))
     for target in languages:
         with progress.stage(f"translate {target}", job=job):
@@ -694,9 +711,11 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
                 memory.approved_digest([c.text for c in source.cues], target),
                 endpoint=params.mt_endpoint,
                 key_env=params.mt_api_key_env,
+                key_secret=params.mt_api_key_secret,
             )
-    targets = {lang: track for lang, (track, _) in translated.items()}
-    outcomes = {lang: out for lang, (_, out) in translated.items()}
+    targets = {lang: track for lang, (track, _, _) in translated.items()}
+    outcomes = {lang: out for lang, (_, out, _) in translated.items()}
+    mt_usage = {lang: usage for lang, (_, _, usage) in translated.items() if usage}
     with progress.stage("qc", job=job):
         report = qc_task(
             episode, source, targets, str(glossary_path), info.duration_ms, outcomes, source_flags
@@ -770,6 +789,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
             dubs,
             str(video) if info.has_video else None,
             params.drop_languages,
+            mt_usage,
         )
     flagged = len(report.flags_by_cue())
     return EpisodeResult(

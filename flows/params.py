@@ -74,6 +74,11 @@ class EpisodeParams(BaseModel):
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
         description="Name of the environment variable holding the endpoint's API key",
     )
+    mt_api_key_secret: str | None = Field(
+        default=None,
+        description="Or: name of a Prefect Secret block holding the key (read by the "
+        "worker; wins over mt_api_key_env)",
+    )
     tts: TTSBackend = Field(
         default="auto", description="Speech synthesis for dubs ('fake' is a dry run)"
     )

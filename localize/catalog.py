@@ -55,6 +55,7 @@ RUN_KEYS = (
     "mt_model",
     "mt_endpoint",
     "mt_api_key_env",
+    "mt_api_key_secret",
     "tts",
     "caption_band",
     "language_check",
@@ -555,6 +556,7 @@ DEFAULT_RUN: dict[str, Any] = {
     # server"); where the model runs does not change what it writes: not fingerprinted
     "mt_endpoint": None,
     "mt_api_key_env": "LOCALIZE_MT_API_KEY",
+    "mt_api_key_secret": None,
     "tts": "auto",
     "caption_band": None,
     "language_check": True,

@@ -429,6 +429,7 @@ def _cmd_episode(args: argparse.Namespace) -> int:
             mt_model=args.mt_model,
             mt_endpoint=args.mt_endpoint,
             mt_api_key_env=args.mt_api_key_env,
+            mt_api_key_secret=args.mt_api_key_secret,
             tts=args.tts,
             music_stem=args.music_stem,
             source=args.source,
@@ -591,6 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mt-model", default="qwen2.5-coder-1.5b-instruct")
     p.add_argument("--mt-endpoint", help="OpenAI-compatible server (--mt-backend openai)")
     p.add_argument("--mt-api-key-env", default="LOCALIZE_MT_API_KEY", metavar="VAR")
+    p.add_argument("--mt-api-key-secret", metavar="BLOCK", help="Prefect Secret block with the key")
     p.add_argument(
         "--tts",
         default="auto",

@@ -38,11 +38,13 @@ class ModelPool:
         model: str,
         endpoint: str | None = None,
         api_key_env: str = "LOCALIZE_MT_API_KEY",
+        api_key: str | None = None,
     ) -> Any:
         """A loaded MT backend. Loading happens under the lock: two catalog episodes that
         ask at the same moment share one LLM instead of holding two (+1.9 GB). For the
         ``openai`` backend: one client per endpoint, so its request limit covers every
-        episode of this worker."""
+        episode of this worker. ``api_key`` (from a secret store) wins over the variable
+        named by ``api_key_env``; it is not part of the pool's keys."""
         from localize.translate import create_translator
 
         key = ("mt", backend, model, self.device, endpoint or "", api_key_env)
@@ -52,7 +54,11 @@ class ModelPool:
                     self._loaded[key] = create_translator("fake")
                 elif backend == "openai":
                     self._loaded[key] = create_translator(
-                        backend, model=model, endpoint=endpoint or "", api_key_env=api_key_env
+                        backend,
+                        model=model,
+                        endpoint=endpoint or "",
+                        api_key_env=api_key_env,
+                        api_key=api_key,
                     )
                 else:
                     self._loaded[key] = create_translator(backend, model=model, store=self.store)

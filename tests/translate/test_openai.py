@@ -153,3 +153,14 @@ def test_episode_params_need_an_endpoint_and_take_a_variable_name_not_a_key() ->
     assert ok.mt_api_key_env == "MY_KEY"
     with pytest.raises(ValidationError):
         EpisodeParams(**base, mt_endpoint="http://gpu-box:8000/v1", mt_api_key_env=KEY)
+
+
+def test_a_key_from_a_secret_store_wins_over_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from localize.pool import ModelPool
+
+    monkeypatch.setenv("LOCALIZE_MT_API_KEY", "sk-the-variable")
+    with fake_openai_server() as server:
+        pool = ModelPool()
+        translator = pool.translator("openai", "m", server.url, api_key=KEY)
+        translator.translate(["你好"], source="zh-Hans", target="en")
+    assert server.headers[0]["Authorization"] == f"Bearer {KEY}"
