@@ -402,6 +402,7 @@ def package_task(
             title=f"{series} - {episode}",
             duration_ms=max((c.end_ms for c in source.cues), default=0),
             dubs={d.language: d.lines for d in dubs or []},
+            mt_usage=mt_usage,
         )
         (staging / "report.html").write_text(page, encoding="utf-8")
         return [("report.html", "report", None, None)]

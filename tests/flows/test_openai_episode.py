@@ -40,6 +40,9 @@ def test_usage_is_in_the_manifest_and_the_key_in_no_file(
     manifest = json.loads((out / "manifest.json").read_text())
     usage = manifest["languages"]["en"]["mt_usage"]
     assert usage["requests"] == len(server.bodies) and usage["prompt_tokens"] > 0
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "Translation endpoint usage" in report
+    assert f"<td>en</td><td>{usage['requests']}</td>" in report
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert written and not [p for p in written if KEY.encode() in p.read_bytes()]
 
