@@ -164,3 +164,14 @@ def test_a_key_from_a_secret_store_wins_over_the_variable(monkeypatch: pytest.Mo
         translator = pool.translator("openai", "m", server.url, api_key=KEY)
         translator.translate(["你好"], source="zh-Hans", target="en")
     assert server.headers[0]["Authorization"] == f"Bearer {KEY}"
+
+
+def test_the_cli_asks_for_an_endpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from localize.cli import main
+
+    source = tmp_path / "ep.zh.srt"
+    source.write_text("1\n00:00:00,000 --> 00:00:01,000\n你好\n", encoding="utf-8")
+    out = tmp_path / "ep.en.srt"
+    argv = ["translate", str(source), "--to", "en", "--out", str(out), "--backend", "openai"]
+    assert main(argv) == 2
+    assert "--endpoint" in capsys.readouterr().err and not out.exists()
