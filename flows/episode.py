@@ -80,8 +80,22 @@ def model_pool() -> ModelPool:
         return _pool()
 
 
-def _translator(backend: str, model: str, threads: int = DEFAULT_COMPUTE_THREADS) -> Any:
-    return model_pool().translator(backend, model, threads=threads)
+def _translator(
+    backend: str,
+    model: str,
+    endpoint: str | None,
+    key_env: str,
+    key_secret: str | None,
+    threads: int = DEFAULT_COMPUTE_THREADS,
+) -> Any:
+    """``key_secret`` names a Prefect Secret block: read here, on the worker, so the key
+    is never a parameter (parameters are stored and shown by Prefect)."""
+    key = None
+    if key_secret:
+        from prefect.blocks.system import Secret
+
+        key = str(Secret.load(key_secret).get())  # type: ignore[union-attr]
+    return model_pool().translator(backend, model, endpoint, key_env, key, threads=threads)
 
 
 def run_numerics(params: EpisodeParams, *, asr: bool) -> dict[str, Any]:
@@ -191,17 +205,25 @@ def translate_task(
     approved_digest: str = "",
     code_version: str = __version__,
     compute_threads: int = DEFAULT_COMPUTE_THREADS,
-) -> tuple[CueTrack, list[LineOutcome]]:
+    endpoint: str | None = None,
+    key_env: str = "LOCALIZE_MT_API_KEY",
+    key_secret: str | None = None,
+) -> tuple[CueTrack, list[LineOutcome], dict[str, int] | None]:
     """``approved_digest`` is part of the cache key (and otherwise unused): a line
     approved in review after a cached run makes the next run translate again, so the
     memory's approved text wins over the cached machine output."""
     logger = get_run_logger()
     glossary = load_glossary(Path(glossary_path))
-    translator = _translator(backend, model, compute_threads)
+    translator = _translator(backend, model, endpoint, key_env, key_secret, compute_threads)
     memory = TranslationMemory(series_memory_path(series_id))
+    spent = getattr(translator, "usage", None)
     track, outcomes = translate_cues(
         source, translator, target=target, glossary=glossary, memory=memory, episode=episode
     )
+    usage = None
+    if spent is not None:  # an endpoint: what this episode cost in requests and tokens
+        usage = (translator.usage - spent).as_dict()
+        logger.info("%s: endpoint usage %s", target, usage)
     reused = sum(o.origin.startswith("memory") for o in outcomes)
     flagged = sum(bool(o.problems) for o in outcomes)
     logger.info(
@@ -211,7 +233,7 @@ def translate_task(
         reused,
         flagged,
     )
-    return track, outcomes
+    return track, outcomes, usage
 
 
 @task(name="qc", task_run_name="qc {episode}")
@@ -358,6 +380,7 @@ def package_task(
     drop: list[str] | None = None,
     numerics: dict[str, Any] | None = None,
     produced_with: dict[str, str] | None = None,
+    mt_usage: dict[str, dict[str, int]] | None = None,
 ) -> Manifest:
     """Publish subtitles, dubs, the MP4 with every track and the HLS package at once.
 
@@ -419,8 +442,12 @@ def package_task(
         targets=targets,
         qc_json=report.to_json(),
         review_json=review.to_json() if review else None,
-        extra_writers=(add_dubs, report_writer(report, series, episode, source, dubs), *renditions),
-        languages=_language_records(targets, review, produced_with),
+        extra_writers=(
+            add_dubs,
+            report_writer(report, series, episode, source, dubs, mt_usage),
+            *renditions,
+        ),
+        languages=_language_records(targets, review, produced_with, mt_usage or {}),
         carried=carried,
         extra={
             "qc": {
@@ -470,6 +497,7 @@ def _language_records(
     targets: dict[str, CueTrack],
     review: ReviewHistory | None,
     produced_with: dict[str, str] | None,
+    mt_usage: dict[str, dict[str, int]],
 ) -> dict[str, dict[str, object]]:
     """Per language this run produced: what produced it and who approved it. Only
     what the content depends on (no run ids, no clock): publishing the same content
@@ -480,7 +508,12 @@ def _language_records(
         else None
     )
     return {
-        lang: {"produced_with": dict(produced_with or {}), "review": approval} for lang in targets
+        lang: {
+            "produced_with": dict(produced_with or {}),
+            "review": approval,
+            **({"mt_usage": mt_usage[lang]} if lang in mt_usage else {}),
+        }
+        for lang in targets
     }
 
 
@@ -490,8 +523,10 @@ def report_writer(
     episode: str,
     source: CueTrack,
     dubs: list[DubSummary] | None,
+    mt_usage: dict[str, dict[str, int]] | None = None,
 ) -> ExtraWriter:
-    """A publish step writing ``report.html`` (QC summary, timelines, dub fit)."""
+    """A publish step writing ``report.html`` (QC summary, timelines, dub fit, what a
+    translation endpoint was asked)."""
 
     def add_report(staging: Path) -> list[tuple[str, str, str | None, int | None]]:
         page = render_html(
@@ -499,6 +534,7 @@ def report_writer(
             title=f"{series} - {episode}",
             duration_ms=max((c.end_ms for c in source.cues), default=0),
             dubs={d.language: d.lines for d in dubs or []},
+            mt_usage=mt_usage,
         )
         (staging / "report.html").write_text(page, encoding="utf-8")
         return [("report.html", "report", None, None)]
@@ -783,7 +819,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
     source = choice.track
     source_flags = {source.language: list(choice.flags)}
     logger.info("Chinese subtitles from %s: %d cues", choice.origin, len(source.cues))
-    translated: dict[str, tuple[CueTrack, list[LineOutcome]]] = {}
+    translated: dict[str, tuple[CueTrack, list[LineOutcome], dict[str, int] | None]] = {}
     memory = TranslationMemory(series_memory_path(series_id))
     for target in languages:
         with progress.stage(f"translate {target}", job=job):
@@ -798,9 +834,13 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
                 series_id,
                 memory.approved_digest([c.text for c in source.cues], target),
                 compute_threads=params.compute_threads,
+                endpoint=params.mt_endpoint,
+                key_env=params.mt_api_key_env,
+                key_secret=params.mt_api_key_secret,
             )
-    targets = {lang: track for lang, (track, _) in translated.items()}
-    outcomes = {lang: out for lang, (_, out) in translated.items()}
+    targets = {lang: track for lang, (track, _, _) in translated.items()}
+    outcomes = {lang: out for lang, (_, out, _) in translated.items()}
+    mt_usage = {lang: usage for lang, (_, _, usage) in translated.items() if usage}
     with progress.stage("qc", job=job):
         report = qc_task(
             episode, source, targets, str(glossary_path), info.duration_ms, outcomes, source_flags
@@ -898,6 +938,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
                 "mt_model": params.mt_model,
                 "localize": __version__,
             },
+            mt_usage=mt_usage,
         )
     flagged = len(report.flags_by_cue())
     return EpisodeResult(

@@ -206,9 +206,18 @@ def _cmd_translate(args: argparse.Namespace) -> int:
 
     glossary = _load_glossary(args.series)
     source = read_subtitles(Path(args.input), language=args.source_lang)
-    kwargs: dict[str, object] = {"model": args.mt_model, "threads": args.compute_threads}
     backend = args.mt_backend
-    translator = create_translator(backend, **({} if backend == "fake" else kwargs))
+    kwargs: dict[str, object] = {}
+    if backend == "openai":
+        if not args.mt_endpoint:
+            print("error: --mt-backend openai needs --mt-endpoint URL", file=sys.stderr)
+            return EXIT_USAGE
+        kwargs.update(
+            model=args.mt_model, endpoint=args.mt_endpoint, api_key_env=args.mt_api_key_env
+        )
+    elif backend != "fake":
+        kwargs.update(model=args.mt_model, threads=args.compute_threads)
+    translator = create_translator(backend, **kwargs)
     memory = TranslationMemory(Path(args.memory)) if args.memory else None
     track, outcomes = translate_cues(
         source, translator, target=args.to, glossary=glossary, memory=memory
@@ -291,6 +300,11 @@ def _cmd_glossary(args: argparse.Namespace) -> int:
         print(f"wrote {len(glossary.entries)} entries of {glossary.series.id} to {args.out}")
         return 0
     print(f"{args.file}: ok ({len(glossary.entries)} entries, version {glossary.version})")
+    if glossary.derived:
+        print("derived forms of address (add an entry for the form to override one):")
+        for entry in glossary.derived:
+            renderings = ", ".join(f"{lang} {text!r}" for lang, text in entry.renderings.items())
+            print(f"  {entry.zh}: {renderings}")
     return 0
 
 
@@ -527,6 +541,9 @@ def _cmd_episode(args: argparse.Namespace) -> int:
             asr_model=args.asr_model,
             mt_backend=args.mt_backend,
             mt_model=args.mt_model,
+            mt_endpoint=args.mt_endpoint,
+            mt_api_key_env=args.mt_api_key_env,
+            mt_api_key_secret=args.mt_api_key_secret,
             tts=args.tts,
             music_stem=args.music_stem,
             source=args.source,
@@ -729,9 +746,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--mt-backend",
         default="llm",
-        choices=["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"],
+        choices=["llm", "openai", "ct2-seq2seq", "transformers-seq2seq", "fake"],
     )
     p.add_argument("--mt-model", default="qwen2.5-coder-1.5b-instruct")
+    p.add_argument("--mt-endpoint", help="OpenAI-compatible server (--mt-backend openai)")
+    p.add_argument("--mt-api-key-env", default="LOCALIZE_MT_API_KEY", metavar="VAR")
+    p.add_argument("--mt-api-key-secret", metavar="BLOCK", help="Prefect Secret block with the key")
     p.add_argument(
         "--tts",
         default="auto",
@@ -838,7 +858,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--mt-backend",
         "--backend",
         default="llm",
-        choices=["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"],
+        choices=["llm", "openai", "ct2-seq2seq", "transformers-seq2seq", "fake"],
+    )
+    p.add_argument("--mt-endpoint", help="OpenAI-compatible server (--mt-backend openai)")
+    p.add_argument(
+        "--mt-api-key-env",
+        default="LOCALIZE_MT_API_KEY",
+        metavar="VAR",
+        help="environment variable holding the endpoint's API key",
     )
     _renamed(p, "--from", "--source", dest="source_lang", default="zh-Hans",
              help="language of the input (default: zh-Hans)")  # fmt: skip
@@ -902,7 +929,7 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--to", nargs="+", metavar="LANG", help="override the series' targets")
         c.add_argument(
             "--mt-backend",
-            choices=["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"],
+            choices=["llm", "openai", "ct2-seq2seq", "transformers-seq2seq", "fake"],
             help="override the series' translation backend (status: compare with a run "
             "that uses it)",
         )

@@ -47,8 +47,9 @@ __all__ = [
 ]
 
 #: Bumped when the meaning of the format changes, so :attr:`Glossary.version` changes too
-#: and downstream caches keyed on it are invalidated.
-FORMAT_VERSION: Final = 1
+#: and downstream caches keyed on it are invalidated. 2: forms of address derived from the
+#: characters' surnames (:mod:`localize.glossary_forms`) are enforced too.
+FORMAT_VERSION: Final = 2
 
 Gender = Literal["male", "female", "other", "unknown"]
 _GENDERS: Final[tuple[str, ...]] = get_args(Gender)
@@ -313,6 +314,29 @@ class Glossary:
         """The ``[[characters]]`` entries, in file order."""
         return self.of_kind(EntryKind.CHARACTER)
 
+    @cached_property
+    def derived(self) -> tuple[GlossaryEntry, ...]:
+        """Forms of address derived from the characters' surnames (沈小姐 -> "Miss Shen"),
+        as address entries, minus those the file defines itself (an explicit entry wins).
+
+        They are matched, required and checked like the file's own entries but are not part
+        of :attr:`entries` (nor written by :func:`dump_glossary`).
+        """
+        from localize.glossary_forms import derive_forms
+
+        explicit = [word for e in self.entries for word in (*e.forms, *e.ignore_in)]
+        return tuple(
+            GlossaryEntry(
+                EntryKind.ADDRESS,
+                form.zh,
+                renderings=dict(form.renderings),
+                refers_to=form.refers_to,
+                ignore_in=form.ignore_in,
+                notes="derived from the surname",
+            )
+            for form in derive_forms(self.characters, explicit)
+        )
+
     def entry(self, form: str) -> GlossaryEntry | None:
         """The entry whose ``zh`` or alias is exactly ``form``, if any."""
         return self._by_form.get(form)
@@ -434,7 +458,7 @@ class Glossary:
     @cached_property
     def _by_form(self) -> dict[str, GlossaryEntry]:
         by_form: dict[str, GlossaryEntry] = {}
-        for entry in self.entries:
+        for entry in (*self.entries, *self.derived):  # the file's own entries first: they win
             for form in entry.forms:
                 by_form.setdefault(form, entry)
         return by_form
@@ -444,7 +468,7 @@ class Glossary:
         """First folded character -> (folded form, form, entry or None to skip), longest first."""
         index: dict[str, list[tuple[str, str, GlossaryEntry | None]]] = {}
         forms: dict[str, GlossaryEntry | None] = dict(self._by_form)
-        for entry in self.entries:
+        for entry in (*self.entries, *self.derived):
             for word in entry.ignore_in:
                 forms.setdefault(word, None)
         for form, target in forms.items():

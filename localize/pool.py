@@ -45,20 +45,42 @@ class ModelPool:
             return transcriber
 
     def translator(
-        self, backend: str, model: str, *, threads: int = DEFAULT_COMPUTE_THREADS
+        self,
+        backend: str,
+        model: str,
+        endpoint: str | None = None,
+        api_key_env: str = "LOCALIZE_MT_API_KEY",
+        api_key: str | None = None,
+        *,
+        threads: int = DEFAULT_COMPUTE_THREADS,
     ) -> Any:
         """A loaded MT backend. Loading happens under the lock: two catalog episodes that
-        ask at the same moment share one LLM instead of holding two (+1.9 GB)."""
+        ask at the same moment share one LLM instead of holding two (+1.9 GB). For the
+        ``openai`` backend: one client per endpoint, so its request limit covers every
+        episode of this worker. ``api_key`` (from a secret store) wins over the variable
+        named by ``api_key_env``; it is not part of the pool's keys."""
         from localize.translate import create_translator
 
-        key = ("mt", backend, model, self.device, f"threads={check_threads(threads)}")
+        key = (
+            "mt", backend, model, self.device, endpoint or "", api_key_env,
+            f"threads={check_threads(threads)}",
+        )  # fmt: skip
         with self._lock:
             if key not in self._loaded:
-                self._loaded[key] = (
-                    create_translator("fake")
-                    if backend == "fake"
-                    else create_translator(backend, model=model, store=self.store, threads=threads)
-                )
+                if backend == "fake":
+                    self._loaded[key] = create_translator("fake")
+                elif backend == "openai":
+                    self._loaded[key] = create_translator(
+                        backend,
+                        model=model,
+                        endpoint=endpoint or "",
+                        api_key_env=api_key_env,
+                        api_key=api_key,
+                    )
+                else:
+                    self._loaded[key] = create_translator(
+                        backend, model=model, store=self.store, threads=threads
+                    )
             return self._loaded[key]
 
     def numerics(

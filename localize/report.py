@@ -87,8 +87,12 @@ def render_html(
     title: str,
     duration_ms: int = 0,
     dubs: Mapping[str, Sequence[DubLine]] | None = None,
+    mt_usage: Mapping[str, Mapping[str, int]] | None = None,
 ) -> str:
-    """The whole report as one HTML page (inline CSS and SVG, no external assets)."""
+    """The whole report as one HTML page (inline CSS and SVG, no external assets).
+
+    ``mt_usage``: per language, what a translation endpoint was asked (requests, retries,
+    prompt and completion tokens), when the openai backend was used."""
     esc = html.escape
     body = [f"<h1>{esc(title)}</h1>"]
     verdict = "passes" if report.ok else "has errors"
@@ -108,6 +112,18 @@ def render_html(
             f"<td>{lang.error_count}</td><td>{lang.warning_count}</td><td>{adherence}</td></tr>"
         )
     body.append("</table>")
+    if mt_usage:
+        body.append(
+            "<h2>Translation endpoint usage</h2><table><tr><th>language</th><th>requests</th>"
+            "<th>retries</th><th>prompt tokens</th><th>completion tokens</th></tr>"
+        )
+        for code, used in mt_usage.items():
+            cells = "".join(
+                f"<td>{used.get(k, 0)}</td>"
+                for k in ("requests", "retries", "prompt_tokens", "completion_tokens")
+            )
+            body.append(f"<tr><td>{esc(code)}</td>{cells}</tr>")
+        body.append("</table>")
     for lang in report.languages:
         track = CueTrack(lang.language, lang.cues)
         flagged = {f.index for f in lang.flags}

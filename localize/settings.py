@@ -24,7 +24,7 @@ from localize.numerics import DEFAULT_COMPUTE_THREADS
 
 #: target languages the UI offers (each has a subtitle style profile)
 TargetLanguage = Literal["en", "es", "pt-BR", "id", "vi", "th", "ja", "ko", "fr", "de"]
-MTBackend = Literal["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"]
+MTBackend = Literal["llm", "openai", "ct2-seq2seq", "transformers-seq2seq", "fake"]
 #: "auto": piper where a packaged voice exists (English), espeak-ng elsewhere
 TTSBackend = Literal["auto", "piper", "espeak", "fake"]
 #: what an unattended run does with an episode whose QC has errors (localize.gate)
@@ -83,7 +83,24 @@ class EpisodeParams(BaseModel):
     )
     mt_model: str = Field(
         default="qwen2.5-coder-1.5b-instruct",
-        description="Translation model: packaged name, folder or Hugging Face repo id",
+        description="Translation model: packaged name, folder or Hugging Face repo id "
+        "(for 'openai': the model name the server lists)",
+    )
+    mt_endpoint: str | None = Field(
+        default=None,
+        description="OpenAI-compatible server for the 'openai' backend, e.g. "
+        "http://gpu-box:8000/v1 (vLLM, llama.cpp); the API key is read on the worker from "
+        "the variable in mt_api_key_env, never passed here",
+    )
+    mt_api_key_env: str = Field(
+        default="LOCALIZE_MT_API_KEY",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Name of the environment variable holding the endpoint's API key",
+    )
+    mt_api_key_secret: str | None = Field(
+        default=None,
+        description="Or: name of a Prefect Secret block holding the key (read by the "
+        "worker; wins over mt_api_key_env)",
     )
     tts: TTSBackend = Field(
         default="auto", description="Speech synthesis for dubs ('fake' is a dry run)"
@@ -123,6 +140,8 @@ class EpisodeParams(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> EpisodeParams:
+        if self.mt_backend == "openai" and not self.mt_endpoint:
+            raise ValueError("the openai translation backend needs mt_endpoint (the server URL)")
         if self.targets is None:
             return self  # the series' targets: the flow checks the dubs against them
         if len(set(self.targets)) != len(self.targets):
@@ -142,6 +161,9 @@ RUN_KEYS = (
     "asr_model",
     "mt_backend",
     "mt_model",
+    "mt_endpoint",
+    "mt_api_key_env",
+    "mt_api_key_secret",
     "tts",
     "caption_band",
     "language_check",

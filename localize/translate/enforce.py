@@ -25,6 +25,7 @@ from localize.translate.memory import TranslationMemory
 log = logging.getLogger(__name__)
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 #: targets written with Han characters: leftover-script checks do not apply
 _HAN_TARGETS = ("zh", "ja")
 
@@ -39,6 +40,8 @@ class LineOutcome:
     origin: str  # "memory-approved", "memory", "model"
     attempts: int = 0
     problems: tuple[str, ...] = ()
+    #: Chinese left after the retries and how it was replaced ("林晚 -> Lin Wan (pinyin)")
+    repairs: tuple[str, ...] = ()
 
 
 def leftover_source_script(text: str, target: str) -> bool:
@@ -157,12 +160,20 @@ def translate_cues(
             log.info("retrying %d line(s) that broke the glossary or script rules", len(failed))
         todo = failed
 
+    repairs = repair_leftover_han(
+        results, translator, source=source_lang, target=target, glossary=glossary
+    )
     outcomes: list[LineOutcome] = []
     machine_pairs = []
     for i, src in enumerate(sources):
         text = results[i] or ""
-        final_problems = tuple(line_problems(src, text, target, glossary))
-        outcomes.append(LineOutcome(i + 1, src, text, origins[i], attempts[i], final_problems))
+        notes = repairs.get(i, ())
+        final_problems = tuple(line_problems(src, text, target, glossary)) + tuple(
+            f"{note}: check it" for note in notes if note.endswith("(pinyin)")
+        )
+        outcomes.append(
+            LineOutcome(i + 1, src, text, origins[i], attempts[i], final_problems, notes)
+        )
         if origins[i] == "model" and not final_problems:
             machine_pairs.append((src, text))
     if memory is not None and machine_pairs:
@@ -179,6 +190,71 @@ def translate_cues(
     )
     translated = resegment_cues(CueTrack(target, cues), profile)
     return translated, outcomes
+
+
+def repair_leftover_han(
+    results: list[str | None],
+    translator: Translator,
+    *,
+    source: str,
+    target: str,
+    glossary: Glossary | None = None,
+) -> dict[int, tuple[str, ...]]:
+    """Replace the Chinese still left in ``results`` (in place) for a non-CJK ``target``.
+
+    Each leftover run of Han characters is, in order of preference: the glossary's
+    rendering when the run is a glossary form; its pinyin when it is part of a character's
+    name (the "晚" of "Lin晚"); its translation on its own (one short request per run, all
+    in one call); its pinyin, name-style (顾言深 -> "Gu Yanshen"), when the model still
+    answers in Chinese (the line is then flagged for review). Returns, per repaired line,
+    what was replaced and how.
+    """
+    if target.startswith(_HAN_TARGETS):
+        return {}
+    lines = [i for i, text in enumerate(results) if text and _HAN.search(text)]
+    spans = list(dict.fromkeys(run for i in lines for run in _HAN_RUN.findall(results[i] or "")))
+    if not spans:
+        return {}
+    fixes: dict[str, tuple[str, str]] = {}
+    names = [f for e in glossary.characters for f in e.forms] if glossary else []
+    for span in spans:
+        entry = glossary.entry(span) if glossary else None
+        rendering = glossary.rendering(entry, target, span) if glossary and entry else None
+        if rendering:
+            fixes[span] = (rendering, "glossary")
+        elif any(span in name for name in names):  # "Lin晚": part of a name, not "evening"
+            fixes[span] = (romanise(span), "name")
+    ask = [span for span in spans if span not in fixes]
+    if ask:
+        progress.add_total(len(ask))
+        with progress.portion(len(ask)):
+            answers = translator.translate(ask, source=source, target=target)
+        for span, answer in zip(ask, answers, strict=False):
+            answer = answer.strip().strip(".。")
+            if answer and not _HAN.search(answer):
+                fixes[span] = (answer, "translated alone")
+    for span in spans:
+        fixes.setdefault(span, (romanise(span), "pinyin"))
+    done: dict[int, tuple[str, ...]] = {}
+    for i in lines:
+        found = list(dict.fromkeys(_HAN_RUN.findall(results[i] or "")))
+        text = _HAN_RUN.sub(lambda m: f" {fixes[m.group(0)][0]} ", results[i] or "")
+        results[i] = re.sub(r"\s+([,.!?;:])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
+        done[i] = tuple(f"{run} -> {fixes[run][0]} ({fixes[run][1]})" for run in found)
+    log.info("replaced leftover Chinese in %d line(s): %s", len(done), list(done.values()))
+    return done
+
+
+def romanise(span: str) -> str:
+    """Han characters as pinyin, name-style: surname, then the rest (顾言深 -> "Gu Yanshen")."""
+    from pypinyin import lazy_pinyin
+
+    from localize.glossary_forms import surname_of
+
+    surname = surname_of(span)
+    head = "".join(lazy_pinyin(surname)).capitalize()
+    rest = "".join(lazy_pinyin(span[len(surname) :])).capitalize()
+    return f"{head} {rest}".strip()
 
 
 def glossary_renderings(glossary: Glossary, target: str) -> tuple[tuple[str, str], ...]:

@@ -71,12 +71,14 @@ def test_lines_that_break_the_glossary_are_retried_then_flagged(glossary: Glossa
     assert track.cues[0].text == "CEO."  # kept for the reviewer, not dropped
 
 
-def test_leftover_chinese_is_flagged() -> None:
+def test_leftover_chinese_is_replaced_and_flagged() -> None:
     assert leftover_source_script("Lin晚, you signed", "en")
     assert not leftover_source_script("林晚", "zh-Hant")
     fake = FakeTranslator({})  # knows nothing: Han passes through
-    _, outcomes = translate_cues(_track("天哪"), fake, target="en")
-    assert any("Chinese characters" in p for p in outcomes[0].problems)
+    track, outcomes = translate_cues(_track("天哪"), fake, target="en")
+    # never published in Chinese: romanised as the last resort, and flagged for review
+    assert track.cues[0].text == "Tian Na"
+    assert any("pinyin" in p for p in outcomes[0].problems)
 
 
 def test_a_backend_that_loses_a_line_is_an_error_not_a_shift() -> None:
