@@ -25,6 +25,8 @@ examples:
   localize episode ep01.mp4 --series ceo-contract-bride --to en --no-review --out out/ep01
   localize sample out/sample                     make the sample episode (video + truth)
   localize ocr ep01.mp4 --out ep01.zh.srt         burned-in captions to subtitles
+  localize clean ep01.mp4 --out ep01.clean.mp4   paint out the burned-in Chinese captions
+  localize burn ep01.clean.mp4 ep01.en.srt --out ep01.en.mp4   English burned in
   localize transcribe ep01.mp4 --out ep01.zh.srt --glossary glossaries/ceo-contract-bride.toml
   localize serve                                 Prefect UI on 127.0.0.1:4200 + deployments
   localize translate ep01.zh.srt --to en --out ep01.en.srt --glossary GLOSSARY.toml
@@ -624,6 +626,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--hint", help="also write the band and caption timings (JSON) for caption removal"
     )
     p.set_defaults(handler=_cmd_ocr)
+
+    from localize.picture.cli import add_commands as add_picture_commands
+
+    add_picture_commands(sub)
 
     p = sub.add_parser("translate", help="translate a subtitle file with the glossary enforced")
     p.add_argument("input", help="source subtitles (.srt or .vtt)")

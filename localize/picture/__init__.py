@@ -1,35 +1,43 @@
 """Export-ready pictures: a clean master without the burned-in Chinese captions
 (:mod:`~localize.picture.clean`), one rendition per language with its subtitles
 burned in (:mod:`~localize.picture.burn`), and checks that read both back with OCR
-(:mod:`~localize.picture.check`)."""
+(:mod:`~localize.picture.check`).
 
-from localize.picture.burn import BurnReport, BurnStyle, SafeArea, burn_subtitles
-from localize.picture.clean import CaptionSpans, CleanReport, clean_video, find_caption_spans
-from localize.picture.errors import (
-    DiskFullError,
-    EncodeError,
-    MissingGlyphError,
-    PictureError,
-    SubtitleTimingError,
-)
-from localize.picture.fill import FILLERS, Filler, build_filler, caption_mask
+Names are imported on first use, so ``localize --help`` (which loads
+:mod:`localize.picture.cli`) does not pay for numpy and OpenCV.
+"""
 
-__all__ = [
-    "FILLERS",
-    "BurnReport",
-    "BurnStyle",
-    "CaptionSpans",
-    "CleanReport",
-    "DiskFullError",
-    "EncodeError",
-    "Filler",
-    "MissingGlyphError",
-    "PictureError",
-    "SafeArea",
-    "SubtitleTimingError",
-    "build_filler",
-    "burn_subtitles",
-    "caption_mask",
-    "clean_video",
-    "find_caption_spans",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "BurnReport": "burn",
+    "BurnStyle": "burn",
+    "SafeArea": "burn",
+    "burn_subtitles": "burn",
+    "CaptionSpans": "clean",
+    "CleanReport": "clean",
+    "clean_video": "clean",
+    "find_caption_spans": "clean",
+    "DiskFullError": "errors",
+    "EncodeError": "errors",
+    "MissingGlyphError": "errors",
+    "PictureError": "errors",
+    "SubtitleTimingError": "errors",
+    "FILLERS": "fill",
+    "Filler": "fill",
+    "build_filler": "fill",
+    "caption_mask": "fill",
+    "check_burned": "check",
+    "check_clean": "check",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'localize.picture' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"localize.picture.{_EXPORTS[name]}"), name)

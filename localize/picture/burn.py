@@ -29,10 +29,9 @@ from pathlib import Path
 
 from localize.domain import Cue, CueTrack
 from localize.ocr.band import CaptionBand
+from localize.picture.defaults import DEFAULT_CRF, DEFAULT_PRESET
 from localize.picture.errors import MissingGlyphError, PictureError, SubtitleTimingError
 from localize.picture.frames import (
-    DEFAULT_CRF,
-    DEFAULT_PRESET,
     geometry,
     run_ffmpeg_to,
     x264_args,

@@ -198,3 +198,19 @@ def _cue_boxes(boxes: list[TextBox], report: BurnReport, lines: int) -> list[Tex
     line_px = 1.4 * report.size_px
     top = report.bottom_px - lines * line_px - line_px
     return [b for b in boxes if top <= b.center_y <= report.bottom_px + line_px]
+
+
+def band_psnr(truth: str, cleaned: str, spans: CaptionSpans) -> float:
+    """PSNR (dB) of the caption band of ``cleaned`` against ``truth`` (the same
+    picture without captions), over the frames that showed a caption: how well the
+    captions were painted out, for test videos whose background is known."""
+    a, b = geometry(truth), geometry(cleaned)
+    assert spans.band is not None
+    x, y, w, h = spans.band.pixels(a.width, a.height)
+    total, count = 0.0, 0
+    for n, ta, tb in _paired(a, b):
+        if spans.covering(n) is None:
+            continue
+        diff = ta[y : y + h, x : x + w].astype(np.float32) - tb[y : y + h, x : x + w]
+        total, count = total + float((diff**2).sum()), count + diff.size
+    return _psnr(total / max(1, count))

@@ -34,11 +34,10 @@ import numpy as np
 from localize import progress
 from localize.domain import CueTrack
 from localize.ocr.band import CaptionBand
+from localize.picture.defaults import DEFAULT_CRF, DEFAULT_PRESET
 from localize.picture.errors import PictureError
 from localize.picture.fill import Bgr, Filler, build_filler, caption_mask
 from localize.picture.frames import (
-    DEFAULT_CRF,
-    DEFAULT_PRESET,
     Encoder,
     Geometry,
     Plane,

@@ -24,16 +24,11 @@ import numpy as np
 import numpy.typing as npt
 
 from localize.errors import MediaError
+from localize.picture.defaults import DEFAULT_CRF, DEFAULT_PRESET
 from localize.picture.errors import DiskFullError, EncodeError, PictureError
 from localize.tools import require_tool, run_tool
 
 Plane = npt.NDArray[np.uint8]
-
-#: x264 settings chosen by measurement (docs/benchmarks.md, bench/picture.py):
-#: CRF 16 keeps untouched pixels >= 45 dB PSNR against the source; "veryfast" is the
-#: fastest preset that does so at a file size close to the slower presets'
-DEFAULT_CRF = 16
-DEFAULT_PRESET = "veryfast"
 
 
 @dataclass(frozen=True)
@@ -180,6 +175,16 @@ def partial_path(out: Path) -> Path:
     return out.with_name(f".{out.stem}.partial{out.suffix or '.mp4'}")
 
 
+#: ffmpeg 5 exits 0 when writing the file fails at the end (a full disk): its words
+_WRITE_FAILED = ("No space left on device", "Error writing trailer", "Error closing file")
+
+
+def _check_written(out: Path, stderr: str) -> None:
+    """Raise if ffmpeg's messages say the output was not fully written (exit code 0 or not)."""
+    if any(marker in stderr for marker in _WRITE_FAILED):
+        _raise_encode_failure(out, stderr)
+
+
 def _raise_encode_failure(out: Path, stderr: str, error: int | None = None) -> None:
     if error == errno.ENOSPC or "No space left" in stderr:
         raise DiskFullError(
@@ -217,10 +222,11 @@ def run_ffmpeg_to(out: Path, args: Sequence[str], *, what: str, timeout: float =
 
     with atomic_output(out) as staging:
         try:
-            run_tool(["ffmpeg", *args, str(staging)], timeout=timeout, what=what)
+            done = run_tool(["ffmpeg", *args, str(staging)], timeout=timeout, what=what)
         except ToolFailedError as exc:
             staging.unlink(missing_ok=True)
             _raise_encode_failure(out, exc.stderr)
+        _check_written(out, (done.stderr or b"").decode("utf-8", "replace"))
 
 
 class Encoder:
@@ -277,6 +283,8 @@ class Encoder:
             code = proc.wait()
             if exc is None and code != 0:
                 _raise_encode_failure(self.out, self._stderr())
+            if exc is None:
+                _check_written(self.out, self._stderr())
             if exc is None:
                 try:
                     os.replace(self._staging, self.out)
