@@ -50,8 +50,9 @@ class SafeArea:
     right: float = 0.86
     bottom: float = 0.85
 
-    def contains(self, box: tuple[float, float, float, float], slack: float = 0.005) -> bool:
-        """True if ``box`` (left, top, right, bottom fractions) lies inside, +- ``slack``."""
+    def contains(self, box: tuple[float, float, float, float], slack: float = 0.01) -> bool:
+        """True if ``box`` (left, top, right, bottom fractions) lies inside, +- ``slack``
+        (OCR boxes are a few pixels larger than the ink)."""
         left, top, right, bottom = box
         return (
             left >= self.left - slack
@@ -253,11 +254,14 @@ def _ass_colour(rrggbb: str, alpha: int = 0) -> str:
     return f"&H{alpha:02X}{rrggbb[4:6]}{rrggbb[2:4]}{rrggbb[0:2]}".upper()
 
 
-def bottom_px(height: int, style: BurnStyle, band: CaptionBand | None, safe: SafeArea) -> int:
-    """Where the text block ends: the style's, else the captions' band bottom, else
-    the safe area's bottom; never below the safe area's bottom."""
+def bottom_px(
+    height: int, size_px: int, style: BurnStyle, band: CaptionBand | None, safe: SafeArea
+) -> int:
+    """Where the text block's baseline area ends: the style's, else the captions' band
+    bottom, else the safe area's bottom; descenders and outline (~0.3 of the font
+    size) stay above the safe area's bottom."""
     wanted = style.bottom if style.bottom is not None else band.bottom if band else safe.bottom
-    return round(min(wanted, safe.bottom) * height)
+    return round(min(wanted * height, safe.bottom * height - 0.3 * size_px))
 
 
 def write_ass(
@@ -330,15 +334,23 @@ def burn_subtitles(
     from localize.subtitles import read_subtitles
 
     style = style or BurnStyle()
-    track = subtitles if isinstance(subtitles, CueTrack) else read_subtitles(Path(subtitles))
+    if isinstance(subtitles, CueTrack):
+        track = subtitles
+    else:
+        track = read_subtitles(Path(subtitles), language=language or _file_language(subtitles))
     language = language or track.language
+    if language == "und":
+        raise PictureError(
+            f"the language of {subtitles} is unknown",
+            "pass --language (e.g. --language en) or name the file EPISODE.LANG.srt",
+        )
     geo = geometry(video)
     out = Path(out)
     check_times(track.cues, geo.duration_ms)
     font = default_font(language, style.font)
     check_glyphs(track.cues, font)
     cues, sizes, base = layout(track, language, geo.width, geo.height, font, style)
-    bottom = bottom_px(geo.height, style, band, SAFE_AREA)
+    bottom = bottom_px(geo.height, base, style, band, SAFE_AREA)
     with tempfile.TemporaryDirectory(prefix="burn-") as tmp:
         ass = Path(tmp) / "subs.ass"
         write_ass(
@@ -354,6 +366,16 @@ def burn_subtitles(
         run_ffmpeg_to(out, args, what=f"burning {language} subtitles into {geo.path.name}")
     shrunk = tuple(i for i, s in enumerate(sizes, start=1) if s)
     return BurnReport(out, language, font, base, bottom, geo.width, geo.height, tuple(cues), shrunk)
+
+
+def _file_language(path: Path | str) -> str:
+    """ "en" from "ep01.en.srt", "pt-BR" from "ep01.pt-BR.vtt"; "und" if none."""
+    parts = Path(path).name.split(".")
+    return (
+        parts[-2]
+        if len(parts) >= 3 and re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]+)*", parts[-2])
+        else "und"
+    )
 
 
 def _filter_path(path: Path) -> str:
