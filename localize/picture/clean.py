@@ -146,6 +146,7 @@ def clean_video(
     t0 = time.perf_counter()
     out = Path(out)
     geo = geometry(video)
+    out.parent.mkdir(parents=True, exist_ok=True)
     spans = spans if spans is not None else find_caption_spans(geo.path)
     note = ""
     if method == "none":

@@ -69,6 +69,12 @@ def test_blur_and_box_also_remove_the_text(still: Scene, reader: object, tmp_pat
         assert check.residual <= 0.02 and check.min_psnr_db >= 45.0, (method, check)
 
 
+def test_out_may_be_in_a_folder_not_made_yet(still: Scene, tmp_path: Path) -> None:
+    out = tmp_path / "new" / "folder" / "clean.mp4"
+    clean_video(still.captioned, out, method="inpaint", spans=still.spans)
+    assert probe(out).has_video
+
+
 def test_no_captions_gives_a_copy_with_a_note(still: Scene, tmp_path: Path) -> None:
     out = tmp_path / "clean.mp4"
     report = clean_video(still.background, out, spans=CaptionSpans(None, ()))
