@@ -73,7 +73,12 @@ def test_subtitles_longer_than_the_video_are_refused(still: Scene, tmp_path: Pat
 
 def test_style_parsing() -> None:
     style = BurnStyle.parse("font=DejaVu Sans, size=0.04, color=FFFF00, box=1")
-    assert (style.font, style.size, style.colour, style.box) == ("DejaVu Sans", 0.04, "FFFF00", True)
+    assert (style.font, style.size, style.colour, style.box) == (
+        "DejaVu Sans",
+        0.04,
+        "FFFF00",
+        True,
+    )
     with pytest.raises(PictureError, match="keys"):
         BurnStyle.parse("weight=bold")
 
@@ -87,3 +92,13 @@ def test_cli_burn_with_check(still: Scene, tmp_path: Path, capsys) -> None:  # t
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert "2 cues read back" in printed
+
+
+def test_thai_gets_a_thai_font(still: Scene, tmp_path: Path) -> None:
+    from localize.picture.burn import find_font
+
+    if find_font("Noto Sans Thai") is None:
+        pytest.skip("no Thai font installed (scripts/setup.sh installs fonts-noto-core)")
+    thai = CueTrack("th", (Cue(600, 1800, "สัญญาของเราเริ่มวันนี้"),))
+    report = burn_subtitles(still.background, thai, tmp_path / "still.th.mp4")
+    assert report.font.family == "Noto Sans Thai"
