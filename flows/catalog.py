@@ -222,6 +222,8 @@ def _params(item: EpisodePlan, review: bool) -> EpisodeParams:
         mt_model=s["mt_model"],
         tts=s["tts"],
         language_check=s["language_check"],
+        clean=s["clean"],
+        burn=s["burn"],
     )
 
 

@@ -313,6 +313,65 @@ def dub_task(
     )
 
 
+@dataclass(frozen=True)
+class PictureFile:
+    """A picture made for publishing: its name in the package, where it is, its language."""
+
+    rel: str
+    path: str
+    language: str | None
+    duration_ms: int
+
+
+@task(name="pictures", task_run_name="pictures of {episode}")
+def picture_task(
+    video: str,
+    episode: str,
+    clean: str,
+    burn: dict[str, CueTrack],
+    ocr: OcrResult | None,
+    work_dir: str,
+) -> tuple[list[PictureFile], dict[str, list[Flag]]]:
+    """The clean master (``clean`` != "none") and one burned-in picture per language of
+    ``burn``, over the clean master when there is one. A language whose font cannot
+    draw a character is not burned: it gets a ``missing-glyph`` QC flag instead."""
+    from localize.picture.burn import burn_subtitles
+    from localize.picture.clean import CaptionSpans, clean_video, find_caption_spans
+    from localize.picture.errors import MissingGlyphError
+
+    logger = get_run_logger()
+    folder = Path(work_dir) / "pictures"
+    spans = (
+        CaptionSpans(ocr.band, tuple((e.start_frame, e.end_frame) for e in ocr.events))
+        if ocr is not None
+        else None
+    )
+    duration = probe(video).duration_ms
+    files: list[PictureFile] = []
+    flags: dict[str, list[Flag]] = {}
+    base = Path(video)
+    if clean != "none":
+        spans = spans if spans is not None else find_caption_spans(video)
+        report = clean_video(video, folder / f"{episode}.clean.mp4", method=clean, spans=spans)
+        if report.note:
+            logger.warning("%s", report.note)
+        base = report.out
+        files.append(PictureFile(f"{episode}.clean.mp4", str(base), None, duration))
+    for lang, track in burn.items():
+        rel = f"{episode}.{lang}.burned.mp4"
+        band = spans.band if spans is not None else None
+        try:
+            burned = burn_subtitles(base, track, folder / rel, language=lang, band=band)
+        except MissingGlyphError as exc:
+            logger.error("%s is not burned: %s", lang, exc)
+            message = f"{exc.message}; {exc.hint}"
+            flags[lang] = [Flag("missing-glyph", "error", lang, exc.cue, message)]
+            continue
+        logger.info("%s burned in %s %d px", lang, burned.font.family, burned.size_px)
+        files.append(PictureFile(rel, str(burned.out), lang, duration))
+    return files, flags
+
+
 def episode_work_dir(series_id: str, episode: str) -> Path:
     """Scratch space for intermediate files (dub clips, stems) of one episode."""
     return localize_home() / "work" / series_id / episode
@@ -330,6 +389,7 @@ def package_task(
     dubs: list[DubSummary] | None = None,
     video: str | None = None,
     drop: list[str] | None = None,
+    pictures: list[PictureFile] | None = None,
 ) -> Manifest:
     """Publish subtitles, dubs, the MP4 with every track and the HLS package at once.
 
@@ -342,6 +402,13 @@ def package_task(
             rel = f"{episode}.{dub.language}.dub.m4a"
             shutil.copyfile(dub.m4a, staging / rel)
             entries.append((rel, "audio", dub.language, dub.duration_ms))
+        return entries
+
+    def add_pictures(staging: Path) -> list[tuple[str, str, str | None, int | None]]:
+        entries: list[tuple[str, str, str | None, int | None]] = []
+        for picture in pictures or []:
+            shutil.copyfile(picture.path, staging / picture.rel)
+            entries.append((picture.rel, "video", picture.language, picture.duration_ms))
         return entries
 
     from localize.renditions import hls_writer, mp4_writer
@@ -396,7 +463,7 @@ def package_task(
         targets=targets,
         qc_json=report.to_json(),
         review_json=review.to_json() if review else None,
-        extra_writers=(add_dubs, add_report, *renditions),
+        extra_writers=(add_dubs, add_pictures, add_report, *renditions),
         languages=_language_records(targets, review),
         carried=carried,
         extra={
@@ -631,6 +698,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
             "qc",
             *(["review"] if params.review else []),
             *(f"dub {lang}" for lang in params.dub),
+            *(["pictures"] if params.clean != "none" or params.burn else []),
             "package",
         ],
         media_s=info.duration_ms / 1000,
@@ -751,6 +819,26 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
         report = qc_task(
             episode, source, targets, str(glossary_path), info.duration_ms, outcomes, extra
         )
+    pictures: list[PictureFile] = []
+    if info.has_video and (params.clean != "none" or params.burn):
+        with progress.stage("pictures", job=job):
+            pictures, picture_flags = picture_task(
+                str(video),
+                episode,
+                params.clean,
+                {lang: targets[lang] for lang in params.burn},
+                ocr,
+                str(episode_work_dir(series_id, episode)),
+            )
+        if picture_flags:
+            extra = {lang: list(flags) for lang, flags in source_flags.items()}
+            for dub in dubs:
+                extra.setdefault(dub.language, []).extend(dub.flags)
+            for lang, flags in picture_flags.items():
+                extra.setdefault(lang, []).extend(flags)
+            report = qc_task(
+                episode, source, targets, str(glossary_path), info.duration_ms, outcomes, extra
+            )
     with progress.stage("package", job=job):
         manifest = package_task(
             str(out_dir),
@@ -763,6 +851,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
             dubs,
             str(video) if info.has_video else None,
             params.drop_languages,
+            pictures,
         )
     flagged = len(report.flags_by_cue())
     return EpisodeResult(

@@ -11,6 +11,8 @@ TargetLanguage = Literal["en", "es", "pt-BR", "id", "vi", "th", "ja", "ko", "fr"
 MTBackend = Literal["llm", "ct2-seq2seq", "transformers-seq2seq", "fake"]
 #: "auto": piper where a packaged voice exists (English), espeak-ng elsewhere
 TTSBackend = Literal["auto", "piper", "espeak", "fake"]
+#: how the burned-in Chinese captions are removed for the clean master ("none": no master)
+CleanMethod = Literal["none", "inpaint", "blur", "box"]
 
 
 class EpisodeParams(BaseModel):
@@ -29,6 +31,16 @@ class EpisodeParams(BaseModel):
     )
     dub: list[TargetLanguage] = Field(
         default=[], description="Languages to dub (each must also be a target)"
+    )
+    clean: CleanMethod = Field(
+        default="none",
+        description="Publish a clean master without the burned-in Chinese captions "
+        "(inpaint: best; blur/box: faster)",
+    )
+    burn: list[TargetLanguage] = Field(
+        default=[],
+        description="Languages to publish as pictures with the subtitles burned in (over "
+        "the clean master when there is one; each must also be a target)",
     )
     review: bool = Field(
         default=True, description="Pause for a translator's review before publishing"
@@ -101,4 +113,7 @@ class EpisodeParams(BaseModel):
         extra = [lang for lang in self.dub if lang not in self.targets]
         if extra:
             raise ValueError(f"dub languages {extra} must also be in targets")
+        extra = [lang for lang in self.burn if lang not in self.targets]
+        if extra:
+            raise ValueError(f"burn languages {extra} must also be in targets")
         return self

@@ -56,6 +56,8 @@ RUN_KEYS = (
     "tts",
     "caption_band",
     "language_check",
+    "clean",
+    "burn",
 )
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -333,6 +335,9 @@ def fingerprint(
         "tts": settings.get("tts") if language in dub else None,
         # only when off: fingerprints recorded before this setting existed stay equal
         **({"language_check": False} if settings.get("language_check") is False else {}),
+        # pictures, likewise only when asked for: a clean master or this language burned in
+        **({"clean": settings["clean"]} if settings.get("clean") not in (None, "none") else {}),
+        **({"burn": True} if language in (settings.get("burn") or []) else {}),
     }
 
 
@@ -552,6 +557,8 @@ DEFAULT_RUN: dict[str, Any] = {
     "tts": "auto",
     "caption_band": None,
     "language_check": True,
+    "clean": "none",
+    "burn": [],
 }
 
 

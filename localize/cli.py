@@ -424,6 +424,8 @@ def _cmd_episode(args: argparse.Namespace) -> int:
             source=args.source,
             caption_band=args.caption_band,
             language_check=not args.no_language_check,
+            clean=args.clean,
+            burn=args.burn,
         )
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
@@ -552,6 +554,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--dub", nargs="*", metavar="LANG", help="languages to dub (none named: every target)"
     )
     p.add_argument("--no-review", action="store_true", help="publish without a review pause")
+    p.add_argument(
+        "--clean",
+        default="none",
+        choices=["none", "inpaint", "blur", "box"],
+        help="also publish EPISODE.clean.mp4 without the burned-in Chinese captions",
+    )
+    p.add_argument(
+        "--burn",
+        nargs="+",
+        default=[],
+        metavar="LANG",
+        help="also publish EPISODE.LANG.burned.mp4 with these subtitles burned in",
+    )
     p.add_argument(
         "--drop-lang",
         nargs="+",
