@@ -31,6 +31,7 @@ from localize.media import MediaInfo, probe
 from localize.models import localize_home, sha256_file
 from localize.ocr import OcrResult
 from localize.package import Manifest, publish_episode, published_languages
+from localize.picture.episode import PictureFile
 from localize.pipeline import choose_source, choose_targets, transcribe_to_cues
 from localize.pool import ModelPool
 from localize.qc import Flag, QCReport, build_report
@@ -313,62 +314,38 @@ def dub_task(
     )
 
 
-@dataclass(frozen=True)
-class PictureFile:
-    """A picture made for publishing: its name in the package, where it is, its language."""
-
-    rel: str
-    path: str
-    language: str | None
-    duration_ms: int
-
-
 @task(name="pictures", task_run_name="pictures of {episode}")
 def picture_task(
     video: str,
     episode: str,
     clean: str,
     burn: dict[str, CueTrack],
+    source: CueTrack,
     ocr: OcrResult | None,
     work_dir: str,
 ) -> tuple[list[PictureFile], dict[str, list[Flag]]]:
-    """The clean master (``clean`` != "none") and one burned-in picture per language of
-    ``burn``, over the clean master when there is one. A language whose font cannot
-    draw a character is not burned: it gets a ``missing-glyph`` QC flag instead."""
-    from localize.picture.burn import burn_subtitles
-    from localize.picture.clean import CaptionSpans, clean_video, find_caption_spans
-    from localize.picture.errors import MissingGlyphError
+    """The clean master and the burned languages, read back with OCR (QC flags)."""
+    from localize.picture.clean import CaptionSpans
+    from localize.picture.episode import episode_pictures
 
-    logger = get_run_logger()
-    folder = Path(work_dir) / "pictures"
     spans = (
         CaptionSpans(ocr.band, tuple((e.start_frame, e.end_frame) for e in ocr.events))
         if ocr is not None
         else None
     )
-    duration = probe(video).duration_ms
-    files: list[PictureFile] = []
-    flags: dict[str, list[Flag]] = {}
-    base = Path(video)
-    if clean != "none":
-        spans = spans if spans is not None else find_caption_spans(video)
-        report = clean_video(video, folder / f"{episode}.clean.mp4", method=clean, spans=spans)
-        if report.note:
-            logger.warning("%s", report.note)
-        base = report.out
-        files.append(PictureFile(f"{episode}.clean.mp4", str(base), None, duration))
-    for lang, track in burn.items():
-        rel = f"{episode}.{lang}.burned.mp4"
-        band = spans.band if spans is not None else None
-        try:
-            burned = burn_subtitles(base, track, folder / rel, language=lang, band=band)
-        except MissingGlyphError as exc:
-            logger.error("%s is not burned: %s", lang, exc)
-            message = f"{exc.message}; {exc.hint}"
-            flags[lang] = [Flag("missing-glyph", "error", lang, exc.cue, message)]
-            continue
-        logger.info("%s burned in %s %d px", lang, burned.font.family, burned.size_px)
-        files.append(PictureFile(rel, str(burned.out), lang, duration))
+    files, flags = episode_pictures(
+        Path(video),
+        episode,
+        Path(work_dir) / "pictures",
+        clean=clean,
+        burn=burn,
+        source=source,
+        spans=spans,
+    )
+    get_run_logger().info(
+        "pictures: %s; %d read-back flags", ", ".join(f.rel for f in files) or "none",
+        sum(len(f) for f in flags.values()),
+    )  # fmt: skip
     return files, flags
 
 
@@ -827,6 +804,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
                 episode,
                 params.clean,
                 {lang: targets[lang] for lang in params.burn},
+                source,
                 ocr,
                 str(episode_work_dir(series_id, episode)),
             )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,13 +57,15 @@ class CleanCheck:
     def ok(self) -> bool:
         return self.residual <= MAX_RESIDUAL and self.min_psnr_db >= MIN_PSNR_DB
 
-    def flags(self, language: str = "zh-Hans") -> list[Flag]:
+    def flags(self, language: str = "zh-Hans", indices: Sequence[int] = ()) -> list[Flag]:
+        """One flag per event with Chinese left; ``indices`` maps events to cue
+        numbers of the ``language`` track (default: event numbers)."""
         return [
             Flag(
                 "residual-caption",
                 "error",
                 language,
-                i,
+                indices[i - 1] if indices else i,
                 f"{left} Chinese character(s) of the burned-in caption are still readable "
                 "in the clean master; try --method inpaint or a wider band",
                 value=left,

@@ -10,7 +10,7 @@ Two passes over the video, each holding a few frames at most:
    the band is masked (:func:`~localize.picture.fill.caption_mask`) and repainted by
    the chosen :class:`~localize.picture.fill.Filler`; only the pixels the filler
    changed are written back, so the rest of the picture is the source's decoded
-   pixels, re-encoded once (H.264 High, CRF 16). Audio is copied, frames are passed
+   pixels, re-encoded once (H.264 High, CRF 14). Audio is copied, frames are passed
    through one for one, the sample aspect ratio kept.
 
 Rotated sources are written upright (ffmpeg applies the rotation while decoding),
@@ -258,14 +258,24 @@ def _repaint_band(
     flat = np.concatenate([luma.ravel(), *(c.ravel() for c in chroma)])
     bgr = _i420_to_bgr(flat, w, h)
     mask = caption_mask(bgr, geo.height)
-    if not mask.any():
+    if cv2.countNonZero(mask) == 0:
         return
     filled = filler.fill(bgr, mask, plates)
-    changed = (filled != bgr).any(axis=2)
+    # where the filler changed anything (OpenCV reductions: numpy's are 10x slower here)
+    changed_u8 = _changed(filled, bgr)
     back = np.asarray(cv2.cvtColor(filled, cv2.COLOR_BGR2YUV_I420), np.uint8).ravel()
-    luma[changed] = back[: w * h].reshape(h, w)[changed]
-    half = changed.reshape(h // 2, 2, w // 2, 2).any(axis=(1, 3))
+    np.copyto(luma, back[: w * h].reshape(h, w), where=changed_u8 > 0)
+    half = cv2.resize(changed_u8, (w // 2, h // 2), interpolation=cv2.INTER_AREA) > 0
     quarter = (w // 2) * (h // 2)
     for k, plane in enumerate(chroma):
         start = w * h + k * quarter
-        plane[half] = back[start : start + quarter].reshape(h // 2, w // 2)[half]
+        np.copyto(plane, back[start : start + quarter].reshape(h // 2, w // 2), where=half)
+
+
+def _changed(a: Bgr, b: Bgr) -> Plane:
+    """255 where ``a`` and ``b`` differ in any channel, else 0."""
+    import cv2
+
+    blue, green, red = cv2.split(cv2.absdiff(a, b))
+    most = cv2.max(cv2.max(blue, green), red)
+    return np.asarray(cv2.threshold(most, 0, 255, cv2.THRESH_BINARY)[1], np.uint8)

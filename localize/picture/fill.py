@@ -74,13 +74,14 @@ class BoxFiller:
     """A flat box of the band's average visible colour over the caption's extent."""
 
     def fill(self, band: Bgr, mask: Mask, plates: Sequence[Bgr]) -> Bgr:
+        import cv2
+
         out = band.copy()
-        rows, cols = np.nonzero(mask)
-        if rows.size == 0:
+        x, y, w, h = cv2.boundingRect(mask)
+        if w == 0 or h == 0:
             return out
-        visible = band[mask == 0]
-        colour = visible.mean(axis=0) if visible.size else np.zeros(3)
-        out[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1] = np.round(colour)
+        colour = cv2.mean(band, mask=cv2.bitwise_not(mask))[:3]
+        out[y : y + h, x : x + w] = np.round(colour)
         return out
 
 

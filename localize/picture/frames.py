@@ -262,7 +262,7 @@ class Encoder:
     def write(self, frame: Plane) -> None:
         assert self._proc is not None and self._proc.stdin is not None
         try:
-            self._proc.stdin.write(np.ascontiguousarray(frame).tobytes())
+            self._proc.stdin.write(np.ascontiguousarray(frame).data)
         except BrokenPipeError:
             self._proc.wait()
             _raise_encode_failure(self.out, self._stderr())

@@ -49,6 +49,8 @@ def test_clean_and_burn_publish_videos(
     files = {f["path"]: f for f in json.loads((out / "manifest.json").read_text())["files"]}
     assert files["ep09.en.burned.mp4"]["kind"] == "video"
     assert files["ep09.en.burned.mp4"]["language"] == "en"
+    # read back with OCR: the box leaves no Chinese caption readable
+    assert "residual-caption" not in (out / "qc.json").read_text()
     for name in ("ep09.clean.mp4", "ep09.en.burned.mp4"):
         info = probe(out / name)
         assert info.has_audio and abs(info.duration_ms - probe(clip).duration_ms) < 100
