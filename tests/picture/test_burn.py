@@ -102,3 +102,17 @@ def test_thai_gets_a_thai_font(still: Scene, tmp_path: Path) -> None:
     thai = CueTrack("th", (Cue(600, 1800, "สัญญาของเราเริ่มวันนี้"),))
     report = burn_subtitles(still.background, thai, tmp_path / "still.th.mp4")
     assert report.font.family == "Noto Sans Thai"
+
+
+def test_a_long_cue_keeps_two_lines_and_shrinks_to_the_safe_width() -> None:
+    from localize.picture.burn import _line_width, default_font, layout
+
+    text = "I never wanted any of this, but you left me no choice, so now we play it your way " * 2
+    track = CueTrack("en", (Cue(0, 4000, text.strip()),))
+    font = default_font("en")
+    cues, sizes, base = layout(track, "en", 720, 1280, font, BurnStyle())
+    lines = cues[0].text.split("\n")
+    assert len(lines) == 2
+    assert sizes[0] is not None and sizes[0] < base
+    room = (SAFE_AREA.right - SAFE_AREA.left) * 720
+    assert max(_line_width(font, sizes[0])(line) for line in lines) <= room

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from localize.cli import main
+from localize.domain import Cue, CueTrack
 from localize.errors import ModelError
 from localize.media import probe
 from localize.picture.check import band_psnr, check_clean
@@ -16,6 +17,7 @@ from localize.picture.clean import CaptionSpans, clean_video
 from localize.picture.errors import DiskFullError
 from localize.picture.fill import FILLERS, build_filler
 from localize.picture.frames import geometry
+from localize.subtitles import write_subtitles
 from tests.picture.scenes import Scene
 
 
@@ -124,3 +126,18 @@ def test_cli_clean_finds_the_captions_itself(still: Scene, tmp_path: Path) -> No
     out = tmp_path / "clean.mp4"
     assert main(["clean", str(still.captioned), "--out", str(out), "--method", "blur"]) == 0
     assert band_psnr(str(still.background), str(out), still.spans) > 30
+
+
+def test_cli_clean_from_a_caption_file(still: Scene, tmp_path: Path) -> None:
+    captions = tmp_path / "still.zh.srt"
+    fps = 25
+    cues = tuple(
+        Cue(round(s * 1000 / fps), round(e * 1000 / fps), t)
+        for (s, e), t in zip(still.spans.spans, still.spans.texts, strict=True)
+    )
+    write_subtitles(CueTrack("zh-Hans", cues), captions)
+    out = tmp_path / "clean.mp4"
+    code = main(["clean", str(still.captioned), "--out", str(out), "--captions", str(captions),
+                 "--band", "0.76,0.86"])  # fmt: skip
+    assert code == 0
+    assert band_psnr(str(still.background), str(out), still.spans) > 40
