@@ -13,8 +13,9 @@ Two passes over the video, each holding a few frames at most:
    pixels, re-encoded once (H.264 High, CRF 14). Audio is copied, frames are passed
    through one for one, the sample aspect ratio kept.
 
-Rotated sources are written upright (ffmpeg applies the rotation while decoding),
-so they display the same without a rotation tag.
+Rotated sources: frames are repainted upright (ffmpeg applies the rotation while
+decoding), turned back to the stored orientation by the encoder, and the source's
+rotation is written again, so the clean master is stored and displayed like its source.
 """
 
 from __future__ import annotations

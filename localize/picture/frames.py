@@ -49,6 +49,7 @@ class Geometry:
     frames: int
     duration_ms: int
     has_audio: bool
+    rotation: int = 0
 
     @property
     def frame_bytes(self) -> int:
@@ -97,6 +98,7 @@ def geometry(video: Path | str) -> Geometry:
         frames=frames,
         duration_ms=info.duration_ms,
         has_audio=info.has_audio,
+        rotation=info.video[0].rotation,
     )
 
 
@@ -229,6 +231,13 @@ def run_ffmpeg_to(out: Path, args: Sequence[str], *, what: str, timeout: float =
         _check_written(out, (done.stderr or b"").decode("utf-8", "replace"))
 
 
+#: frames arrive upright (ffmpeg rotates while decoding); these turn them back to the
+#: source's stored orientation, and the source's rotation is written again (by a stream
+#: copy: ffmpeg 5 drops it when encoding), so the clean master is stored and displayed
+#: like its source (ffprobe's rotation 90: shown turned a quarter counter-clockwise)
+_UNROTATE = {90: "transpose=clock,", 180: "hflip,vflip,", 270: "transpose=cclock,"}
+
+
 class Encoder:
     """An ffmpeg encoding raw yuv420p frames from a pipe into ``out``, audio copied
     from the source. Use as a context manager; :meth:`write` each frame in order.
@@ -250,7 +259,8 @@ class Encoder:
             "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{geo.width}x{geo.height}",
             "-r", geo.rate, "-i", "pipe:0", "-i", str(geo.path),
             "-map", "0:v", *audio, "-map_metadata", "1",
-            "-vf", f"setsar={geo.sar.replace(':', '/')}", *self._args,
+            "-vf", _UNROTATE.get(geo.rotation, "") + f"setsar={geo.sar.replace(':', '/')}",
+            *self._args,
             "-movflags", "+faststart", "-f", "mp4", str(self._staging),
         ]  # fmt: skip
         self._errors = tempfile.TemporaryFile()
@@ -272,6 +282,26 @@ class Encoder:
         self._errors.seek(0)
         return self._errors.read().decode("utf-8", "replace")
 
+    def _tag_rotation(self) -> None:
+        """Write the source's rotation onto the encoded file (a stream copy)."""
+        from localize.tools import ToolFailedError
+
+        tagged = self._staging.with_name(self._staging.stem + ".rotated.mp4")
+        try:
+            done = run_tool(
+                ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(self._staging),
+                 "-map", "0", "-c", "copy", "-metadata:s:v:0", f"rotate={self.geo.rotation}",
+                 "-movflags", "+faststart", str(tagged)],
+                timeout=600,
+                what=f"tagging {self.out.name} with the source's rotation",
+            )  # fmt: skip
+            _check_written(self.out, (done.stderr or b"").decode("utf-8", "replace"))
+            os.replace(tagged, self._staging)
+        except ToolFailedError as exc:
+            _raise_encode_failure(self.out, exc.stderr)
+        finally:
+            tagged.unlink(missing_ok=True)
+
     def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
         proc = self._proc
         assert proc is not None and proc.stdin is not None and self._errors is not None
@@ -285,6 +315,8 @@ class Encoder:
                 _raise_encode_failure(self.out, self._stderr())
             if exc is None:
                 _check_written(self.out, self._stderr())
+                if self.geo.rotation:
+                    self._tag_rotation()
             if exc is None:
                 try:
                     os.replace(self._staging, self.out)

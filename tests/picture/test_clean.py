@@ -141,3 +141,33 @@ def test_cli_clean_from_a_caption_file(still: Scene, tmp_path: Path) -> None:
                  "--band", "0.76,0.86"])  # fmt: skip
     assert code == 0
     assert band_psnr(str(still.background), str(out), still.spans) > 40
+
+
+@pytest.mark.parametrize("rotation", [90, 270])
+def test_a_rotated_source_keeps_its_rotation(still: Scene, tmp_path: Path, rotation: int) -> None:
+    rotated = tmp_path / f"rot{rotation}.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(still.captioned), "-c", "copy",
+         "-metadata:s:v:0", f"rotate={rotation}", str(rotated)],
+        check=True,
+    )  # fmt: skip
+    out = tmp_path / "clean.mp4"
+    # the band of the displayed (landscape) picture: a strip across it
+    spans = CaptionSpans(still.spans.band, still.spans.spans)
+    clean_video(rotated, out, method="blur", spans=spans)
+    assert probe(out).video[0].rotation == probe(rotated).video[0].rotation == rotation
+    assert (probe(out).video[0].width, probe(out).video[0].height) == (360, 640)
+    check = check_clean(str(rotated), str(out), spans)
+    assert check.min_psnr_db >= 45.0  # displayed the same way as the source
+
+
+def test_the_sample_aspect_ratio_is_kept(still: Scene, tmp_path: Path) -> None:
+    anamorphic = tmp_path / "sar.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(still.captioned), "-c", "copy",
+         "-bsf:v", "h264_metadata=sample_aspect_ratio=4/3", str(anamorphic)],
+        check=True,
+    )  # fmt: skip
+    out = tmp_path / "clean.mp4"
+    clean_video(anamorphic, out, method="box", spans=still.spans)
+    assert geometry(out).sar == geometry(anamorphic).sar == "4:3"
