@@ -116,3 +116,12 @@ def test_a_long_cue_keeps_two_lines_and_shrinks_to_the_safe_width() -> None:
     assert sizes[0] is not None and sizes[0] < base
     room = (SAFE_AREA.right - SAFE_AREA.left) * 720
     assert max(_line_width(font, sizes[0])(line) for line in lines) <= room
+
+
+def test_burning_onto_a_full_disk_leaves_nothing(still: Scene, tiny_disk: Path) -> None:
+    from localize.picture.errors import DiskFullError
+
+    out = tiny_disk / "still.en.mp4"
+    with pytest.raises(DiskFullError):
+        burn_subtitles(still.background, ENGLISH, out)
+    assert list(tiny_disk.iterdir()) == []

@@ -171,3 +171,12 @@ def test_the_sample_aspect_ratio_is_kept(still: Scene, tmp_path: Path) -> None:
     out = tmp_path / "clean.mp4"
     clean_video(anamorphic, out, method="box", spans=still.spans)
     assert geometry(out).sar == geometry(anamorphic).sar == "4:3"
+
+
+def test_cli_clean_of_a_video_without_captions_copies_it_and_says_so(
+    still: Scene, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "clean.mp4"
+    assert main(["clean", str(still.background), "--out", str(out)]) == 0
+    assert "no burned-in captions found" in capsys.readouterr().err
+    assert out.read_bytes() == still.background.read_bytes()
