@@ -22,6 +22,12 @@ WIDTH, HEIGHT, FPS = 360, 640, 25
 FONT_DIR = "/usr/share/fonts/truetype/wqy"
 #: (start_s, end_s, text): clean frames before, between and after
 CAPTIONS = ((0.6, 1.8, "我们的合同今天开始"), (2.3, 3.5, "你不要后悔"))
+#: back to back from the first frame to the last: no caption-free frame at all
+CONTINUOUS = (
+    (0.0, 1.4, "我们的合同今天开始"),
+    (1.4, 2.8, "你不要后悔"),
+    (2.8, 4.2, "我会一直等你"),
+)
 SECONDS = 4.2
 BAND = CaptionBand(0.76, 0.86)
 
@@ -55,7 +61,7 @@ def _texture(width: int, height: int, seed: int) -> npt.NDArray[np.uint8]:
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
-def _ass(path: Path) -> None:
+def _ass(path: Path, captions: tuple[tuple[float, float, str], ...]) -> None:
     def t(s: float) -> str:
         cs = round(s * 100)
         return f"0:{cs // 6000:02d}:{cs // 100 % 60:02d}.{cs % 100:02d}"
@@ -78,12 +84,16 @@ def _ass(path: Path) -> None:
         "[Events]",
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
     ]
-    lines += [f"Dialogue: 0,{t(a)},{t(b)},Caption,,0,0,0,,{text}" for a, b, text in CAPTIONS]
+    lines += [f"Dialogue: 0,{t(a)},{t(b)},Caption,,0,0,0,,{text}" for a, b, text in captions]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def make_scene(folder: Path, *, pan: bool = False, seed: int = 3) -> Scene:
-    """Render the background (still or panning 1 px/frame), then burn the captions."""
+def make_scene(
+    folder: Path, *, pan: bool = False, seed: int = 3, continuous: bool = False
+) -> Scene:
+    """Render the background (still or panning 1 px/frame), then burn the captions
+    (``continuous``: back to back, so no frame is free of captions)."""
+    captions = CONTINUOUS if continuous else CAPTIONS
     folder.mkdir(parents=True, exist_ok=True)
     frames = round(SECONDS * FPS)
     scene = _texture(WIDTH + (frames if pan else 0), HEIGHT, seed)
@@ -101,8 +111,10 @@ def make_scene(folder: Path, *, pan: bool = False, seed: int = 3) -> Scene:
     encoder.stdin.close()
     assert encoder.wait() == 0
     ass = folder / "captions.ass"
-    _ass(ass)
-    captioned = folder / ("pan.mp4" if pan else "still.mp4")
+    _ass(ass, captions)
+    captioned = folder / (
+        ("pan" if pan else "still") + ("-continuous" if continuous else "") + ".mp4"
+    )
     subprocess.run(
         ["ffmpeg", "-v", "error", "-y", "-i", str(background),
          "-f", "lavfi", "-i", f"sine=frequency=440:duration={SECONDS}",
@@ -110,5 +122,5 @@ def make_scene(folder: Path, *, pan: bool = False, seed: int = 3) -> Scene:
          "-c:a", "aac", "-shortest", str(captioned)],
         check=True, cwd=folder,
     )  # fmt: skip
-    spans = tuple((round(a * FPS), round(b * FPS)) for a, b, _ in CAPTIONS)
-    return Scene(background, captioned, CaptionSpans(BAND, spans, tuple(c[2] for c in CAPTIONS)))
+    spans = tuple((round(a * FPS), round(b * FPS)) for a, b, _ in captions)
+    return Scene(background, captioned, CaptionSpans(BAND, spans, tuple(c[2] for c in captions)))

@@ -180,3 +180,16 @@ def test_cli_clean_of_a_video_without_captions_copies_it_and_says_so(
     assert main(["clean", str(still.background), "--out", str(out)]) == 0
     assert "no burned-in captions found" in capsys.readouterr().err
     assert out.read_bytes() == still.background.read_bytes()
+
+
+def test_captions_without_a_free_frame_are_still_removed(tmp_path: Path, reader: object) -> None:
+    """Back-to-back captions leave no caption-free plate: spatial inpainting only."""
+    from tests.picture.scenes import make_scene
+
+    scene = make_scene(tmp_path / "scene", continuous=True)
+    out = tmp_path / "clean.mp4"
+    clean_video(scene.captioned, out, method="inpaint", spans=scene.spans)
+    check = check_clean(str(scene.captioned), str(out), scene.spans, reader=reader)  # type: ignore[arg-type]
+    assert check.chars_there >= 15
+    assert check.residual <= 0.02 and check.min_psnr_db >= 45.0
+    assert band_psnr(str(scene.background), str(out), scene.spans) > 30
