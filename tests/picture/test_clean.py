@@ -45,6 +45,12 @@ def test_inpaint_removes_the_captions_and_leaves_the_rest(
     assert _frame_times(out) == _frame_times(still.captioned)
     info = probe(out)
     assert info.has_audio and info.video[0].codec == "h264"
+    stream = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+         "stream=profile,pix_fmt", "-of", "csv=p=0", str(out)],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert stream == "High,yuv420p"
     assert not list(tmp_path.glob(".*")), "no partial or plate files left behind"
 
 
