@@ -44,6 +44,7 @@ from localize.models import localize_home, output_root, sha256_file
 from localize.numerics import DEFAULT_COMPUTE_THREADS
 from localize.ocr import OcrResult
 from localize.package import ExtraWriter, Manifest, publish_episode, published_languages
+from localize.picture.episode import PictureFile
 from localize.pipeline import choose_source, choose_targets, transcribe_to_cues
 from localize.pool import ModelPool
 from localize.qc import Flag, QCReport, build_report
@@ -361,6 +362,41 @@ def _cache_key() -> str:
     return txn.key if txn and txn.key else uuid.uuid4().hex
 
 
+@task(name="pictures", task_run_name="pictures of {episode}")
+def picture_task(
+    video: str,
+    episode: str,
+    clean: str,
+    burn: dict[str, CueTrack],
+    source: CueTrack,
+    ocr: OcrResult | None,
+    work_dir: str,
+) -> tuple[list[PictureFile], dict[str, list[Flag]]]:
+    """The clean master and the burned languages, read back with OCR (QC flags)."""
+    from localize.picture.clean import CaptionSpans
+    from localize.picture.episode import episode_pictures
+
+    spans = (
+        CaptionSpans(ocr.band, tuple((e.start_frame, e.end_frame) for e in ocr.events))
+        if ocr is not None
+        else None
+    )
+    files, flags = episode_pictures(
+        Path(video),
+        episode,
+        Path(work_dir) / "pictures",
+        clean=clean,
+        burn=burn,
+        source=source,
+        spans=spans,
+    )
+    get_run_logger().info(
+        "pictures: %s; %d read-back flags", ", ".join(f.rel for f in files) or "none",
+        sum(len(f) for f in flags.values()),
+    )  # fmt: skip
+    return files, flags
+
+
 def episode_work_dir(series_id: str, episode: str) -> Path:
     """Scratch space for intermediate files (dub clips, stems) of one episode."""
     return localize_home() / "work" / series_id / episode
@@ -381,6 +417,7 @@ def package_task(
     numerics: dict[str, Any] | None = None,
     produced_with: dict[str, str] | None = None,
     mt_usage: dict[str, dict[str, int]] | None = None,
+    pictures: list[PictureFile] | None = None,
 ) -> Manifest:
     """Publish subtitles, dubs, the MP4 with every track and the HLS package at once.
 
@@ -398,6 +435,13 @@ def package_task(
                     "run again: the dub is redone; nothing was published",
                 )
             entries.append((rel, "audio", dub.language, dub.duration_ms))
+        return entries
+
+    def add_pictures(staging: Path) -> list[tuple[str, str, str | None, int | None]]:
+        entries: list[tuple[str, str, str | None, int | None]] = []
+        for picture in pictures or []:
+            shutil.copyfile(picture.path, staging / picture.rel)
+            entries.append((picture.rel, "video", picture.language, picture.duration_ms))
         return entries
 
     from localize.renditions import hls_writer, mp4_writer
@@ -444,6 +488,7 @@ def package_task(
         review_json=review.to_json() if review else None,
         extra_writers=(
             add_dubs,
+            add_pictures,
             report_writer(report, series, episode, source, dubs, mt_usage),
             *renditions,
         ),
@@ -776,6 +821,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
             "qc",
             *(["review"] if params.review else []),
             *(f"dub {lang}" for lang in params.dub),
+            *(["pictures"] if params.clean != "none" or params.burn else []),
             "package",
         ],
         media_s=info.duration_ms / 1000,
@@ -906,6 +952,27 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
         report = qc_task(
             episode, source, targets, str(glossary_path), info.duration_ms, outcomes, extra
         )
+    pictures: list[PictureFile] = []
+    if info.has_video and (params.clean != "none" or params.burn):
+        with progress.stage("pictures", job=job):
+            pictures, picture_flags = picture_task(
+                str(video),
+                episode,
+                params.clean,
+                {lang: targets[lang] for lang in params.burn if lang in targets},
+                source,
+                ocr,
+                str(episode_work_dir(series_id, episode)),
+            )
+        if picture_flags:
+            extra = {lang: list(flags) for lang, flags in source_flags.items()}
+            for dub in dubs:
+                extra.setdefault(dub.language, []).extend(dub.flags)
+            for lang, flags in picture_flags.items():
+                extra.setdefault(lang, []).extend(flags)
+            report = qc_task(
+                episode, source, targets, str(glossary_path), info.duration_ms, outcomes, extra
+            )
     if must_hold(params.on_qc_errors, reviewed=history is not None, qc_errors=report.error_count):
         with progress.stage("package", job=job):
             draft = hold_task(str(out_dir), series_id, episode, source, targets, report, dubs)
@@ -939,6 +1006,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
                 "localize": __version__,
             },
             mt_usage=mt_usage,
+            pictures=pictures,
         )
     flagged = len(report.flags_by_cue())
     return EpisodeResult(

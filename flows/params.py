@@ -4,6 +4,20 @@ The model is pure pydantic and lives in the library (:mod:`localize.settings`), 
 catalog's ``series.toml`` is checked by the same rules as the form.
 """
 
-from localize.settings import EpisodeParams, MTBackend, QCPolicy, TargetLanguage, TTSBackend
+from localize.settings import (
+    CleanMethod,
+    EpisodeParams,
+    MTBackend,
+    QCPolicy,
+    TargetLanguage,
+    TTSBackend,
+)
 
-__all__ = ["EpisodeParams", "MTBackend", "QCPolicy", "TTSBackend", "TargetLanguage"]
+__all__ = [
+    "CleanMethod",
+    "EpisodeParams",
+    "MTBackend",
+    "QCPolicy",
+    "TTSBackend",
+    "TargetLanguage",
+]

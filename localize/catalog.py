@@ -349,6 +349,9 @@ def fingerprint(
             != DEFAULT_COMPUTE_THREADS
             else {}
         ),
+        # pictures, likewise only when asked for: a clean master or this language burned in
+        **({"clean": settings["clean"]} if settings.get("clean") not in (None, "none") else {}),
+        **({"burn": True} if language in (settings.get("burn") or []) else {}),
     }
 
 

@@ -26,6 +26,8 @@ examples:
   localize episode ep01.mp4 --series ceo-contract-bride --to en --no-review --out out/ep01
   localize sample out/sample                     make the sample episode (video + truth)
   localize ocr ep01.mp4 --out ep01.zh.srt         burned-in captions to subtitles
+  localize clean ep01.mp4 --out ep01.clean.mp4   paint out the burned-in Chinese captions
+  localize burn ep01.clean.mp4 ep01.en.srt --out ep01.en.mp4   English burned in
   localize transcribe ep01.mp4 --out ep01.zh.srt --series ceo-contract-bride
   localize serve                                 Prefect UI on 127.0.0.1:4200 + deployments
   localize translate ep01.zh.srt --to en --out ep01.en.srt --series ceo-contract-bride
@@ -551,6 +553,8 @@ def _cmd_episode(args: argparse.Namespace) -> int:
             language_check=not args.no_language_check,
             on_qc_errors=args.on_qc_errors,
             compute_threads=args.compute_threads,
+            clean=args.clean,
+            burn=args.burn,
         )
     except ValidationError as exc:
         from localize.settings import describe
@@ -720,6 +724,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-review", action="store_true", help="no review pause (see --on-qc-errors)")
     _qc_gate_option(p, default="hold")
     p.add_argument(
+        "--clean",
+        default="none",
+        choices=["none", "inpaint", "blur", "box"],
+        help="also publish EPISODE.clean.mp4 without the burned-in Chinese captions",
+    )
+    p.add_argument(
+        "--burn",
+        nargs="+",
+        default=[],
+        metavar="LANG",
+        help="also publish EPISODE.LANG.burned.mp4 with these subtitles burned in",
+    )
+    p.add_argument(
         "--drop-lang",
         nargs="+",
         default=[],
@@ -838,6 +855,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--hint", help="also write the band and caption timings (JSON) for caption removal"
     )
     p.set_defaults(handler=_cmd_ocr)
+
+    from localize.picture.cli import add_commands as add_picture_commands
+
+    add_picture_commands(sub)
 
     p = sub.add_parser("translate", help="translate a subtitle file with the glossary enforced")
     p.add_argument("input", help="source subtitles (.srt or .vtt)")

@@ -31,6 +31,10 @@ outside-media        error    the cue starts before 0 or ends after the media
 translation-retry    warning  MT still reported problems after its retries
 dub-overrun          warning  the dubbed line does not fit its slot even after stretching
 source-conflict      warning  burned-in captions and speech recognition disagree here
+residual-caption     error    the clean master still shows Chinese caption text here
+burn-readback        error    OCR of the burned rendition does not read back the cue
+outside-safe-area    error    the burned cue reaches under the platforms' buttons
+missing-glyph        error    the subtitle font cannot draw a character of the cue
 ==================== ======== ==========================================================
 
 Reading speed is compared after rounding to one decimal, the precision the message
@@ -85,6 +89,10 @@ FLAG_CODES: Final[tuple[str, ...]] = (
     "translation-retry",
     "dub-overrun",
     "source-conflict",
+    "residual-caption",
+    "burn-readback",
+    "outside-safe-area",
+    "missing-glyph",
 )
 _CODE_ORDER: Final[dict[str, int]] = {code: i for i, code in enumerate(FLAG_CODES)}
 

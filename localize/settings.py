@@ -27,6 +27,8 @@ TargetLanguage = Literal["en", "es", "pt-BR", "id", "vi", "th", "ja", "ko", "fr"
 MTBackend = Literal["llm", "openai", "ct2-seq2seq", "transformers-seq2seq", "fake"]
 #: "auto": piper where a packaged voice exists (English), espeak-ng elsewhere
 TTSBackend = Literal["auto", "piper", "espeak", "fake"]
+#: how the burned-in Chinese captions are removed for the clean master ("none": no master)
+CleanMethod = Literal["none", "inpaint", "blur", "box"]
 #: what an unattended run does with an episode whose QC has errors (localize.gate)
 QCPolicy = Literal["hold", "publish"]
 
@@ -47,6 +49,16 @@ class EpisodeParams(BaseModel):
     )
     dub: list[TargetLanguage] = Field(
         default=[], description="Languages to dub (each must also be a target)"
+    )
+    clean: CleanMethod = Field(
+        default="none",
+        description="Publish a clean master without the burned-in Chinese captions "
+        "(inpaint: best; blur/box: faster)",
+    )
+    burn: list[TargetLanguage] = Field(
+        default=[],
+        description="Languages to publish as pictures with the subtitles burned in (over "
+        "the clean master when there is one; each must also be a target)",
     )
     review: bool = Field(
         default=True, description="Pause for a translator's review before publishing"
@@ -149,6 +161,9 @@ class EpisodeParams(BaseModel):
         extra = [lang for lang in self.dub if lang not in self.targets]
         if extra:
             raise ValueError(f"dub languages {extra} must also be in targets")
+        extra = [lang for lang in self.burn if lang not in self.targets]
+        if extra:
+            raise ValueError(f"burn languages {extra} must also be in targets")
         return self
 
 
@@ -169,6 +184,8 @@ RUN_KEYS = (
     "language_check",
     "on_qc_errors",
     "compute_threads",
+    "clean",
+    "burn",
 )
 #: the episode flow's defaults of those settings
 DEFAULT_RUN: dict[str, Any] = {

@@ -22,13 +22,16 @@ done
 say() { printf '\n==> %s\n' "$*"; }
 
 # 1. System packages: ffmpeg/ffprobe (media), espeak-ng (sample speech, fallback TTS),
-#    a CJK font (burned-in captions in the sample), sox (audio checks).
+#    a CJK font (burned-in captions in the sample), sox (audio checks), a Thai font.
 need=()
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v ffprobe >/dev/null || need+=(ffmpeg)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v sox >/dev/null || need+=(sox)
 fc-list 2>/dev/null | grep -qi "wenquanyi zen hei" || need+=(fonts-wqy-zenhei fontconfig)
+# burned-in Thai subtitles (localize burn): Noto Sans Thai; Latin, CJK and Hangul are
+# covered by DejaVu Sans and WenQuanYi Zen Hei
+fc-list :lang=th 2>/dev/null | grep -q . || need+=(fonts-noto-core)
 if [ ${#need[@]} -gt 0 ]; then
   say "installing system packages: ${need[*]}"
   sudo_cmd=()

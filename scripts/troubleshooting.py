@@ -55,6 +55,22 @@ GUIDANCE: dict[str, str] = {
     "SettingsError": "A series.toml [run] table (merged with the run's own options) has a "
     "key or value the episode flow does not accept; the message names the file and every "
     "bad key. Only that series is skipped: the others run. docs/catalog.md lists the keys.",
+    "EndpointError": "The OpenAI-compatible translation server refused the request (a "
+    "401/403 names the key's variable, never the key) or stayed unreachable through every "
+    "retry; nothing was published. Check the server is up at the address named, then run "
+    "the same command again: finished stages come from the cache.",
+    "PictureError": "Cleaning or burning a picture cannot run as asked; the message says "
+    "what to change.",
+    "MissingGlyphError": "The subtitle font has no glyph for a character (the message names "
+    "the cue and the character): install a font that covers the script (Debian's Noto "
+    "families) or choose one with `--style font=...`. In a run, that language is not "
+    "burned and QC flags `missing-glyph`.",
+    "SubtitleTimingError": "A subtitle starts after the video ends: the subtitles belong to "
+    "another (longer) cut of the episode. Use the subtitles made for this video.",
+    "EncodeError": "ffmpeg could not write the picture (the message ends with its reason); "
+    "nothing was left at the output path.",
+    "DiskFullError": "The disk filled up while writing the picture; the partial file was "
+    "removed. Free space and run again.",
     "ExchangeFormatError": "A file from another tool (a vendor's TMX) could not be read. "
     "Export it again as TMX 1.4 in UTF-8; `localize memory import` takes the units whose "
     "source language matches the series'.",
@@ -126,6 +142,12 @@ OTHER_GUIDANCE: dict[str, str] = {
     "targets lists a language twice": "List each target language once.",
     "dub languages {extra} must also be in targets": "Add the dub languages to the "
     "targets, or dub fewer languages.",
+    "burn languages {extra} must also be in targets": "Add the languages to burn in to the "
+    "targets, or burn fewer languages.",
+    "error: --mt-backend openai needs --mt-endpoint URL": "Give the model server's "
+    "address, e.g. `--mt-endpoint http://gpu-box:8000/v1` (vLLM, llama.cpp, a hosted API).",
+    "the openai translation backend needs mt_endpoint (the server URL)": "Set `mt_endpoint` "
+    "(the form, series.toml `[run]`, or `--mt-endpoint`) to the model server's address.",
 }
 
 

@@ -268,6 +268,8 @@ def test_flags_from_later_stages_join_the_report() -> None:
 def test_every_code_is_tested() -> None:
     tested = {case[4] for case in CASES} | {"translation-retry", "dub-overrun"}
     tested |= {"source-conflict"}  # tests/test_pipeline.py
+    # tests/picture/ (test_flags.py, test_burn.py, tests/flows/test_episode_pictures.py)
+    tested |= {"residual-caption", "burn-readback", "outside-safe-area", "missing-glyph"}
     assert tested == set(FLAG_CODES)
 
 
