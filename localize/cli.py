@@ -292,8 +292,9 @@ def _cmd_glossary(args: argparse.Namespace) -> int:
             "rendering (notes say where it was seen), then run: localize glossary check"
         )
         return 0
-    glossary = _load_glossary(args.file)
-    assert glossary is not None
+    from localize.glossary import load_glossary
+
+    glossary = load_glossary(Path(args.file))  # a file: its errors name the file and line
     if args.glossary_cmd == "export":
         from localize.exchange import glossary_to_csv, glossary_to_tbx
 

@@ -245,13 +245,30 @@ def check_track(
             # After review edits the outcome describes text that is gone: stay quiet.
             if _squash(cue.text) != _squash(outcome.translation):
                 continue
+            # Chinese the model never translated, published as pinyin so that no Han is
+            # left: still untranslated, so an error a person must fix (QC gates on it)
+            romanised = [r for r in outcome.repairs if r.endswith("(pinyin)")]
+            if romanised:
+                flag(
+                    "source-script",
+                    "error",
+                    outcome.index,
+                    f"Chinese the model could not translate is shown as pinyin "
+                    f"({'; '.join(r.removesuffix(' (pinyin)') for r in romanised)}): "
+                    f"write it in {lang}",
+                    value=len(romanised),
+                    limit=0,
+                )
+            problems = [p for p in outcome.problems if not p.endswith("(pinyin): check it")]
+            if not problems:
+                continue
             attempts = outcome.attempts
             flag(
                 "translation-retry",
                 "warning",
                 outcome.index,
                 f"machine translation still had problems after {attempts} "
-                f"attempt{'s' if attempts != 1 else ''} ({'; '.join(outcome.problems)}): "
+                f"attempt{'s' if attempts != 1 else ''} ({'; '.join(problems)}): "
                 "check it against the source",
                 value=attempts,
             )

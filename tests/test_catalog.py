@@ -258,7 +258,7 @@ def test_a_review_whose_run_has_ended_is_run_again(
 
     def status() -> list[str]:
         assert main(args) == 0
-        return capsys.readouterr().out.splitlines()[1].split()[:4]
+        return capsys.readouterr().out.splitlines()[2].split()[:4]  # after outputs, header
 
     # a catalog run holds the output folder: it may still be waiting for the review
     with state_lock(out):
@@ -277,7 +277,8 @@ def test_table_and_cli_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     out = tmp_path / "out"
     assert main(["catalog", "status", str(root), "--out", str(out), "--to", "en", "es"]) == 0
     text = capsys.readouterr().out
-    lines = text.splitlines()
+    outputs, *lines = text.splitlines()
+    assert outputs == f"outputs: {out.absolute()}"  # the folder it compared
     assert lines[0].split() == ["SERIES", "EPISODE", "LANG", "STATUS", "DETAIL"]
     assert [ln.split()[:4] for ln in lines[1:5]] == [
         ["s", "ep2", "en", "new"],
@@ -439,7 +440,7 @@ def test_a_held_episode_shows_its_qc_errors_and_stays_held_unless_a_run_would_pu
     state.save()
 
     assert main(["catalog", "status", str(root), "--out", str(out)]) == 0
-    row = capsys.readouterr().out.splitlines()[1]
+    row = capsys.readouterr().out.splitlines()[2]  # after the outputs line and the header
     assert row.split()[:4] == ["s", "ep1", "en", "held"]
     assert " ".join(row.split()).endswith(f"held (5 QC errors) draft at {out}/s/ep1.held")
     [again], _ = plan(discover(root), CatalogState.load(out), out)

@@ -393,6 +393,25 @@ def test_translation_retry_until_the_line_is_edited() -> None:
     assert check_track(edited, profile("en"), outcomes=[outcome]) == []
 
 
+def test_chinese_the_model_never_translated_is_an_error_even_when_shown_as_pinyin() -> None:
+    """The last repair writes it as pinyin so no Han is published, but the line is still
+    untranslated: an error a person must fix (an unattended run holds on it)."""
+    repairs = ("签合同 -> Qian Hetong (pinyin)",)
+    outcome = LineOutcome(
+        1, "我们签合同", "We Qian Hetong.", "model", attempts=3,
+        problems=("签合同 -> Qian Hetong (pinyin): check it",), repairs=repairs,
+    )  # fmt: skip
+    track = en(Cue(0, 2000, "We Qian Hetong.", source="我们签合同"))
+    flags = check_track(track, profile("en"), outcomes=[outcome])
+    [flag] = of(flags, "source-script")
+    assert (flag.severity, flag.index) == ("error", 1)
+    assert "签合同 -> Qian Hetong" in flag.message and "write it in en" in flag.message
+    assert of(flags, "translation-retry") == []  # said once
+    # a name completed from the glossary is no error
+    named = replace(outcome, problems=(), repairs=("晚 -> Wan (name)",))
+    assert check_track(track, profile("en"), outcomes=[named]) == []
+
+
 # ------------------------------------------------------------------- glossary adherence
 
 

@@ -33,6 +33,7 @@ def test_clean_and_burn_publish_videos(
         review=False,
         out_dir=str(out),
         mt_backend="fake",
+        on_qc_errors="publish",  # the fake translator's lines are QC errors
         source="ocr",
         clean="box",
         burn=["en"],
