@@ -15,9 +15,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("prefect_server")
 def test_clean_and_burn_publish_videos(
     episode: SampleEpisode, tmp_path: Path, localize_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The fake translator leaves Chinese in its English: with the default Latin font
-    that language is not burned and QC says why (missing-glyph); with a font that has
-    the characters it is published."""
+    """With a font that lacks the language's letters (a Thai font for English) that
+    language is not burned and QC says why (missing-glyph); with a font that has the
+    characters it is published."""
     import localize.picture.burn as burn
     from flows.episode import localize_episode
     from flows.params import EpisodeParams
@@ -38,6 +38,8 @@ def test_clean_and_burn_publish_videos(
         clean="box",
         burn=["en"],
     )
+    # a font without Latin letters: English cannot be burned with it
+    monkeypatch.setitem(burn.DEFAULT_FONTS, "*", ("Noto Sans Thai",))
     localize_episode(params)
     files = {f["path"]: f for f in json.loads((out / "manifest.json").read_text())["files"]}
     assert files["ep09.clean.mp4"]["kind"] == "video"
