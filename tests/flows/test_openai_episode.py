@@ -29,6 +29,7 @@ def test_usage_is_in_the_manifest_and_the_key_in_no_file(
             series="ceo-contract-bride",
             targets=["en"],
             review=False,
+            on_qc_errors="publish",  # the fake server's lines may fail QC: publish anyway
             out_dir=str(out),
             mt_backend="openai",
             mt_model="fake-model",
@@ -65,6 +66,7 @@ def test_the_key_can_come_from_a_prefect_secret_block(
                 series="ceo-contract-bride",
                 targets=["en"],
                 review=False,
+                on_qc_errors="publish",
                 out_dir=str(out),
                 mt_backend="openai",
                 mt_model="fake-model",

@@ -189,7 +189,8 @@ def test_localize_episode_caches_through_the_guarded_storage(
 
     argv = [
         "episode", str(episode.video), "--series", "ceo-contract-bride", "--to", "en",
-        "--mt-backend", "fake", "--no-review", "--source", "ocr", "--out", str(tmp_path / "out"),
+        "--mt-backend", "fake", "--no-review", "--on-qc-errors", "publish", "--source", "ocr",
+        "--out", str(tmp_path / "out"),
     ]  # fmt: skip
     assert main(argv) == 0
     # the stage caches went through the guarded storage (not Prefect's default folder)
