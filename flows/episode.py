@@ -54,7 +54,12 @@ from localize.review import (
     ReviewInputError,
     apply_edits,
     make_record,
-    parse_edits,
+)
+from localize.review_files import (
+    read_corrections,
+    remove_review_draft,
+    review_draft_dir,
+    write_review_draft,
 )
 from localize.segment import load_style_profile
 from localize.series import resolve_glossary_path
@@ -647,11 +652,19 @@ def emit_held_event(
 
 # ---------------------------------------------------------------------------- review
 def publish_draft(
-    episode: str, source: CueTrack, targets: dict[str, CueTrack], report: QCReport, round_: int
+    episode: str,
+    source: CueTrack,
+    targets: dict[str, CueTrack],
+    report: QCReport,
+    round_: int,
+    files: Path | None = None,
 ) -> None:
-    """The whole draft as a table artifact (searchable, paged) and a QC summary."""
+    """The whole draft as a table artifact (searchable, paged) and a QC summary; with
+    ``files``, also as SRT and XLIFF files there for offline review."""
     rows = []
     flags_by_cue = report.flags_by_cue()
+    if files is not None:
+        write_review_draft(files, episode, source, targets, flags_by_cue)
     for i, cue in enumerate(source.cues, 1):
         row: dict[str, Any] = {
             "index": i,
@@ -676,7 +689,9 @@ def publish_draft(
     )
 
 
-def _review_description(episode: str, targets: list[str], report: QCReport, error: str) -> str:
+def _review_description(
+    episode: str, targets: list[str], report: QCReport, error: str, files: Path
+) -> str:
     lines = [
         f"## Review of {escape_markdown(episode)}",
         "",
@@ -688,6 +703,10 @@ def _review_description(episode: str, targets: list[str], report: QCReport, erro
         "",
         "Write corrections one per line as `INDEX | new text` "
         f"(or `LANG:INDEX | new text`; first language is {targets[0]}).",
+        "",
+        f"Offline: the draft is also in {code_span(str(files.absolute()))} as SRT and XLIFF; "
+        "edit the text and paste the whole file into the corrections, or send it with "
+        f"{code_span('localize review submit RUN_ID --file FILE --decision approve')}.",
     ]
     if error:
         lines += ["", f"**Your last input was not applied:** {escape_markdown(error)}"]
@@ -721,6 +740,7 @@ def run_review(
     report: QCReport,
     params: EpisodeParams,
     requalify: Any,
+    out_dir: Path,
 ) -> tuple[dict[str, CueTrack], QCReport, ReviewHistory]:
     """Pause (or suspend, when deployed) until a translator approves or rejects.
 
@@ -734,9 +754,10 @@ def run_review(
         round_ = len(history) + 1
         if round_ > MAX_REVIEW_ROUNDS:
             break
-        publish_draft(episode, source, targets, report, round_)
+        files = review_draft_dir(out_dir)
+        publish_draft(episode, source, targets, report, round_, files)
         form = ReviewInput.with_initial_data(
-            description=_review_description(episode, list(targets), report, error),
+            description=_review_description(episode, list(targets), report, error, files),
         )
         key = f"review-{attempt}"
         if _in_deployment():
@@ -746,7 +767,7 @@ def run_review(
         else:
             answer = pause_flow_run(wait_for_input=form, timeout=timeout, key=key, poll_interval=2)
         try:
-            edits = parse_edits(answer.edits, targets)
+            edits = read_corrections(answer.edits, targets, source)
         except ReviewInputError as exc:
             error = exc.message
             logger.warning("review input rejected: %s", exc.message)
@@ -763,6 +784,8 @@ def run_review(
             len(changes),
         )
         report = requalify(targets)
+        if record.decision in ("approve", "reject"):
+            remove_review_draft(files)
         if record.decision == "reject":
             raise ReviewRejected(
                 f"{episode} was rejected by {record.reviewer}: {record.notes or 'no notes'}",
@@ -911,7 +934,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
         with progress.stage("review", job=job):
             progress.note(f"waiting for a translator: open {_run_address()}", job=job)
             targets, report, history = run_review(
-                episode, source, targets, report, params, requalify
+                episode, source, targets, report, params, requalify, out_dir
             )
         decision = "approved"
         memory = TranslationMemory(series_memory_path(series_id))

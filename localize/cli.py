@@ -349,6 +349,35 @@ def _cmd_memory(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_review(args: argparse.Namespace) -> int:
+    """Send a review to a paused run: a draft file edited offline and a decision."""
+    _prefect_env()
+    if not os.environ.get("PREFECT_API_URL"):
+        raise LocalizeError(
+            "no Prefect server to send the review to (PREFECT_API_URL is not set)",
+            "set PREFECT_API_URL to the server the run waits on, e.g. "
+            "http://127.0.0.1:4200/api (and PREFECT_API_AUTH_STRING if it has one)",
+        )
+    from localize.models import localize_home
+
+    auth = localize_home() / "server-auth"  # the server `localize serve` started here
+    if not os.environ.get("PREFECT_API_AUTH_STRING") and auth.is_file():
+        os.environ["PREFECT_API_AUTH_STRING"] = auth.read_text(encoding="utf-8").strip()
+    from flows.review_submit import corrections_from_file, submit_review
+
+    edits = corrections_from_file(Path(args.file), args.lang) if args.file else ""
+    sent = submit_review(
+        args.run, decision=args.decision, reviewer=args.reviewer, notes=args.notes, edits=edits
+    )
+    says = {
+        "paused again": "it is waiting for a review again: with 'request changes' that is the "
+        "next round; otherwise the input was not applied and the run's form says why",
+        "waiting": "it has not picked the review up yet (a suspended run waits for a worker)",
+    }
+    print(f"sent {args.decision!r} to '{sent.run_name}': {says.get(sent.outcome, sent.outcome)}")
+    return 1 if sent.outcome in ("paused again", "failed") and args.decision == "approve" else 0
+
+
 def _read_text(path: Path) -> str:
     if not path.is_file():
         raise LocalizeError(f"input file not found: {path}", "check the path")
@@ -938,6 +967,17 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--series", required=True, help="glossary name in glossaries/ or a path")
     i.add_argument("--reviewer", default="", help="recorded as the approver (default: TMX's)")
     p.set_defaults(handler=_cmd_memory)
+
+    p = sub.add_parser("review", help="send a review to a paused run (offline draft files)")
+    rsub = p.add_subparsers(dest="review_cmd", required=True, metavar="ACTION")
+    r = rsub.add_parser("submit", help="resume a paused run with a decision and an edited draft")
+    r.add_argument("run", help="the paused flow run's id (from its page or the pause message)")
+    r.add_argument("--decision", required=True, choices=["approve", "request changes", "reject"])
+    r.add_argument("--reviewer", required=True, help="your name (recorded with the edits)")
+    r.add_argument("--notes", default="", help="notes for the manager or the next round")
+    r.add_argument("--file", help="the draft's .srt or .xlf, edited (text only)")
+    r.add_argument("--lang", help="the SRT's language when its name does not say (ep.es.srt)")
+    p.set_defaults(handler=_cmd_review)
 
     p = sub.add_parser("catalog", help="status of a catalog of series, or localize what changed")
     csub = p.add_subparsers(dest="catalog_cmd", required=True, metavar="ACTION")

@@ -143,6 +143,45 @@ def test_a_run_for_another_language_keeps_the_published_one_done(
     assert [(s.language, s.status) for s in plans[0].languages] == [("en", "done")]
 
 
+def test_reviewed_lines_survive_a_glossary_change_and_a_catalog_rerun(
+    clips: dict[str, Path], tmp_path: Path, localize_home: Path
+) -> None:
+    """A translator corrects a line in review; the manager then edits the glossary, which
+    makes the next catalog run translate the episode again: the reviewed line stays."""
+    import threading
+
+    from prefect.flow_runs import resume_flow_run
+
+    from localize.subtitles import read_subtitles
+    from tests.flows.test_episode_flow import _wait_for_paused
+
+    root = make_catalog(tmp_path / "catalog", {"ep1": clips["short"]})
+    out = tmp_path / "out"
+    box: dict[str, Any] = {}
+    worker = threading.Thread(target=lambda: box.update(run=_run(root, out, review=True)))
+    worker.start()
+    try:
+        resume_flow_run(
+            _wait_for_paused(),
+            run_input={"decision": "approve", "reviewer": "ana", "edits": "1 | Reviewed."},
+        )
+    finally:
+        worker.join(timeout=600)
+    assert box["run"].processed == ["ceo/ep1"]
+    srt = out / "ceo" / "ep1" / "ep1.en.srt"
+    assert read_subtitles(srt).cues[0].text == "Reviewed."
+
+    glossary = root / "ceo" / "glossary.toml"
+    glossary.write_text(
+        glossary.read_text(encoding="utf-8")
+        + '\n[[terms]]\nzh = "董事会"\nto = { en = "the board" }\n',
+        encoding="utf-8",
+    )
+    again = _run(root, out)
+    assert again.processed == ["ceo/ep1"]  # the glossary changed: translated again
+    assert read_subtitles(srt).cues[0].text == "Reviewed."
+
+
 def test_a_review_run_is_gone_when_missing_ended_or_unlocked() -> None:
     from prefect import flow
     from prefect.client.orchestration import get_client

@@ -194,6 +194,54 @@ def test_review_pause_resume_with_edits(
     assert hit.translation == "Mr. Gu, Miss Lin is here." and hit.who == "ana"
 
 
+def test_a_draft_edited_offline_comes_back_into_the_paused_run(
+    episode: SampleEpisode, tmp_path: Path, localize_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The translator takes the draft's XLIFF, edits it in their own tool and sends it
+    back with `localize review submit`; a file of the wrong shape changes nothing."""
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.episode import localize_episode
+    from localize.cli import main
+    from tests.test_review_files import _edit_unit
+
+    monkeypatch.setenv("PREFECT_API_URL", str(PREFECT_API_URL.value()))
+    out = tmp_path / "series" / "ep01"
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        box["state"] = localize_episode(_params(episode, out, review=True), return_state=True)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    try:
+        run_id = _wait_for_paused()
+        drafts = tmp_path / "series" / ".review" / "ep01"
+        xliff = (drafts / "episode.en.xlf").read_text(encoding="utf-8")
+        srt = drafts / "episode.en.srt"
+        # an SRT missing its last cue is refused by the flow, which asks again
+        srt.write_text(srt.read_text(encoding="utf-8").rsplit("\n\n", 2)[0] + "\n")
+        code = main(["review", "submit", str(run_id), "--file", str(srt),
+                     "--decision", "approve", "--reviewer", "ana"])  # fmt: skip
+        assert code == 1
+        run_id = _wait_for_paused()
+        edited = tmp_path / "episode.en.xlf"
+        edited.write_text(_edit_unit(xliff, "1", "Mr. Gu, Miss Lin has arrived."))
+        code = main(["review", "submit", str(run_id), "--file", str(edited),
+                     "--decision", "approve", "--reviewer", "ana"])  # fmt: skip
+        assert code == 0
+    finally:
+        worker.join(timeout=600)
+    assert box["state"].result().review == "approved"
+    en = read_subtitles(out / "episode.en.srt")
+    assert en.cues[0].text.replace("\n", " ") == "Mr. Gu, Miss Lin has arrived."
+    review = json.loads((out / "review.json").read_text())
+    assert [(e["index"], e["after"]) for e in review[-1]["edits"]] == [
+        (1, "Mr. Gu, Miss Lin has arrived.")
+    ]
+    assert not (tmp_path / "series" / ".review").exists()
+
+
 def test_captions_carry_an_episode_whose_speech_is_refused(
     episode: SampleEpisode, tmp_path: Path, localize_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
