@@ -13,10 +13,14 @@ from localize.sample import build_sample_episode
 SAMPLE_SERIES = "ceo-contract-bride"
 
 
-def run_demo(out: Path, *, mt_backend: str = "llm", dub: bool = False) -> EpisodeResult:
+def run_demo(
+    out: Path, *, mt_backend: str = "llm", dub: bool = False, pictures: bool = True
+) -> EpisodeResult:
     """Generate the sample episode under ``out/sample`` and localize it into English.
 
     With ``dub`` the English track is also dubbed (piper) over the sample's music stem.
+    With ``pictures`` (default) it also publishes the picture without the burned-in
+    Chinese captions (``episode.clean.mp4``) and with the English burned in.
     """
     with progress.stage("sample", job="demo"):
         sample = build_sample_episode(out / "sample")
@@ -29,6 +33,8 @@ def run_demo(out: Path, *, mt_backend: str = "llm", dub: bool = False) -> Episod
         mt_backend=mt_backend,  # type: ignore[arg-type]
         dub=["en"] if dub else [],
         music_stem=str(sample.music) if dub else None,
+        clean="inpaint" if pictures else "none",
+        burn=["en"] if pictures else [],
         # a showcase, not a delivery: its outputs (report.html included) are for looking
         # at, so QC errors do not hold it (docs/robustness.md, "Trust: the QC gate")
         on_qc_errors="publish",

@@ -499,7 +499,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     with _progress_display():
-        result = run_demo(Path(args.out), mt_backend=args.mt_backend, dub=args.dub)
+        result = run_demo(
+            Path(args.out), mt_backend=args.mt_backend, dub=args.dub, pictures=not args.no_pictures
+        )
     _print_result(result, started)
     return 0
 
@@ -741,6 +743,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p.add_argument("--mt-backend", default="llm", help="translation backend (default: llm)")
     p.add_argument("--dub", action="store_true", help="also dub English (piper, sample's M&E)")
+    p.add_argument(
+        "--no-pictures",
+        action="store_true",
+        help="skip the clean picture and the English burned-in rendition (faster)",
+    )
 
     p = sub.add_parser("episode", help="localize one episode (the Prefect flow, local server)")
     p.add_argument("video")

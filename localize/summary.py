@@ -70,6 +70,15 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def _video_role(path: str, language: object) -> str:
+    """What a published video is, from the names package/picture give them."""
+    if path.endswith(".clean.mp4"):
+        return "picture without the burned-in Chinese captions"
+    if path.endswith(".burned.mp4"):
+        return f"{language} subtitles burned into the picture"
+    return "original picture; every audio and subtitle track"
+
+
 def _files_by_kind(manifest: Mapping[str, Any]) -> dict[str, list[Mapping[str, Any]]]:
     kinds: dict[str, list[Mapping[str, Any]]] = {}
     for f in manifest.get("files", []):
@@ -96,7 +105,7 @@ def episode_summary(out_dir: Path | str, *, seconds: float | None = None) -> str
         langs = list(dict.fromkeys(str(f.get("language")) for f in kinds["subtitles"]))
         rows.append(("subtitles", f"{', '.join(subtitles)}  ({', '.join(langs)})"))
     for f in kinds.get("video", []):
-        rows.append(("video", f"{f['path']}  (original video; every audio and subtitle track)"))
+        rows.append(("video", f"{f['path']}  ({_video_role(str(f['path']), f.get('language'))})"))
     if kinds.get("hls"):
         master = next((f["path"] for f in kinds["hls"] if f["path"].endswith("master.m3u8")), "")
         rows.append(("streaming", f"{master}  (HLS, {len(kinds['hls'])} files)"))

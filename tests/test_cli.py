@@ -203,6 +203,24 @@ def test_episode_summary_names_the_outputs_and_the_flagged_lines(tmp_path: Path)
     assert text.rstrip().endswith(f"Every flag with what to do: {out.absolute() / 'report.html'}")
 
 
+def test_episode_summary_says_what_each_published_picture_is(tmp_path: Path) -> None:
+    import json
+
+    from localize.summary import episode_summary
+
+    out = tmp_path / "ep7"
+    out.mkdir()
+    files = [("ep7.mp4", None), ("ep7.clean.mp4", None), ("ep7.en.burned.mp4", "en")]
+    manifest = {"series": "ceo", "episode": "ep7", "files": [
+        {"path": p, "kind": "video", "language": lang} for p, lang in files
+    ]}  # fmt: skip
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    text = episode_summary(out)
+    assert "ep7.mp4  (original picture; every audio and subtitle track)" in text
+    assert "ep7.clean.mp4  (picture without the burned-in Chinese captions)" in text
+    assert "ep7.en.burned.mp4  (en subtitles burned into the picture)" in text
+
+
 def test_catalog_summary_lists_done_failed_and_refused(tmp_path: Path) -> None:
     from localize.summary import catalog_summary
 
