@@ -26,8 +26,9 @@ from flows.params import EpisodeParams
 from flows.results import RESULTS
 from flows.review_input import ReviewInput
 from localize import __version__, progress
-from localize.domain import CueTrack, Transcript
+from localize.domain import CueTrack, Transcript, format_clock
 from localize.errors import LocalizeError, TranscriptionError
+from localize.fsutil import sha256_file
 from localize.gate import (
     HELD_EVENT,
     HOLD,
@@ -40,7 +41,7 @@ from localize.gate import (
 from localize.glossary import Glossary, load_glossary
 from localize.markdown import code_span, escape_markdown
 from localize.media import MediaInfo, probe
-from localize.models import localize_home, output_root, sha256_file
+from localize.models import localize_home, output_root
 from localize.numerics import DEFAULT_COMPUTE_THREADS
 from localize.ocr import OcrResult
 from localize.package import ExtraWriter, Manifest, publish_episode, published_languages
@@ -655,7 +656,7 @@ def publish_draft(
     for i, cue in enumerate(source.cues, 1):
         row: dict[str, Any] = {
             "index": i,
-            "time": f"{_clock(cue.start_ms)} - {_clock(cue.end_ms)}",
+            "time": f"{format_clock(cue.start_ms)} - {format_clock(cue.end_ms)}",
             # table cells render as Markdown in the UI: subtitle text is shown as text
             source.language: escape_markdown(cue.text, newline=" "),
         }
@@ -1017,10 +1018,6 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
         flagged_cues=flagged,
         qc_errors=report.error_count,
     )
-
-
-def _clock(ms: int) -> str:
-    return f"{ms // 60000:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 
 def _slug(text: str) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from localize.domain import CueTrack
 from localize.errors import LocalizeError
-from localize.models import sha256_file
+from localize.fsutil import file_lock, sha256_file
 from localize.paths import safe_child, safe_name
 from localize.subtitles import write_subtitles
 
@@ -301,14 +301,8 @@ def publish_lock(parent: Path) -> Iterator[None]:
     process, or another thread) never remove each other's versions. An OS file lock
     on ``parent/.versions/.lock``: released when its holder dies, even by SIGKILL.
     """
-    versions = parent / _VERSIONS
-    versions.mkdir(parents=True, exist_ok=True)
-    fd = os.open(versions / _PUBLISH_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with file_lock(parent / _VERSIONS / _PUBLISH_LOCK):
         yield
-    finally:
-        os.close(fd)
 
 
 def _sync_tree(folder: Path) -> None:

@@ -31,7 +31,6 @@ torch, transformers and ctranslate2 are imported inside the functions that need 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -45,6 +44,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from localize.errors import ModelError, TranslationError
+from localize.fsutil import atomic_write_json, file_lock, read_json
 from localize.models import ModelStore
 from localize.numerics import DEFAULT_COMPUTE_THREADS, Numerics, check_threads, ct2_numerics
 from localize.translate.base import TranslationContext
@@ -270,14 +270,6 @@ def model_language(
 # ------------------------------------------------------------------------------ families
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _max_positions(folder: Path) -> int | None:
     """The model's position table size (from a checkpoint, or our conversion record).
 
@@ -288,7 +280,7 @@ def _max_positions(folder: Path) -> int | None:
         (CONVERSION_RECORD, "max_positions"),
         ("config.json", "max_position_embeddings"),
     ):
-        value = _read_json(folder / name).get(key)
+        value = read_json(folder / name).get(key)
         if isinstance(value, int) and value > 1:
             return value
     return None
@@ -318,13 +310,13 @@ def detect_family(folder: Path) -> Family:
     tokenizer is an NllbTokenizer or has NLLB language tokens). CTranslate2 folders: the
     conversion record localize writes, else the copied tokenizer_config.json.
     """
-    record = _read_json(folder / CONVERSION_RECORD)
+    record = read_json(folder / CONVERSION_RECORD)
     if record.get("family") in FAMILIES:
         family: Family = record["family"]
         return family
-    config = _read_json(folder / "config.json")
+    config = read_json(folder / "config.json")
     tokenizer_class = str(
-        _read_json(folder / "tokenizer_config.json").get("tokenizer_class")
+        read_json(folder / "tokenizer_config.json").get("tokenizer_class")
         or config.get("tokenizer_class")
         or ""
     )
@@ -533,7 +525,7 @@ def checkpoint_hash(folder: Path, *, memo_dir: Path | None = None) -> str:
     memo = None
     if memo_dir is not None:
         memo = memo_dir / (hashlib.sha1(str(folder.resolve()).encode()).hexdigest() + ".json")
-        known = _read_json(memo)
+        known = read_json(memo)
         if known.get("signature") == signature and isinstance(known.get("sha256"), str):
             return str(known["sha256"])
     digest = hashlib.sha256()
@@ -545,33 +537,9 @@ def checkpoint_hash(folder: Path, *, memo_dir: Path | None = None) -> str:
         digest.update(b"\0")
     result = digest.hexdigest()
     if memo is not None:
-        _write_json_atomic(memo, {"signature": signature, "sha256": result})
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(memo, {"signature": signature, "sha256": result})
     return result
-
-
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive file lock, so two processes never convert the same model at once."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _slug(ref: str) -> str:
@@ -600,7 +568,7 @@ def convert_checkpoint(
     target = cache_dir / key
     if (target / CONVERSION_RECORD).is_file():
         return target, False
-    with _locked(cache_dir / f".{key}.lock"):
+    with file_lock(cache_dir / f".{key}.lock"):
         if (target / CONVERSION_RECORD).is_file():  # another process finished meanwhile
             return target, False
         work = Path(tempfile.mkdtemp(prefix=f".{key}.converting-", dir=cache_dir))
