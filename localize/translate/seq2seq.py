@@ -21,9 +21,10 @@ nllb      ``zho_Hans`` token (tokenizer)  ``spa_Latn`` as the first decoder toke
 m2m100    ``__zh__`` token (tokenizer)    ``__es__`` as the first decoder token
 ========  ==============================  =================================================
 
-Our language codes are BCP-47-ish (``zh-Hans``, ``en``, ``pt-BR``); :data:`LANGUAGE_CODES` is
-the one table that maps them to each family's names. A model's own codes (``fra_Latn`` for
-NLLB) are accepted as they are, for languages the table does not list.
+Our language codes are BCP-47-ish (``zh-Hans``, ``en``, ``pt-BR``); :data:`LANGUAGE_CODES`,
+read from the one language table (:mod:`localize.languages`), maps them to each family's
+names. A model's own codes (``fra_Latn`` for NLLB) are accepted as they are, for languages
+the table does not list.
 
 torch, transformers and ctranslate2 are imported inside the functions that need them.
 """
@@ -45,6 +46,7 @@ from typing import Any, Final, Literal
 
 from localize.errors import ModelError, TranslationError
 from localize.fsutil import atomic_write_json, file_lock, read_json
+from localize.languages import ALIASES, LANGUAGES
 from localize.models import ModelStore
 from localize.numerics import DEFAULT_COMPUTE_THREADS, Numerics, check_threads, ct2_numerics
 from localize.translate.base import TranslationContext
@@ -67,45 +69,12 @@ logger = logging.getLogger(__name__)
 Family = Literal["marian", "nllb", "m2m100"]
 FAMILIES: Final[tuple[Family, ...]] = ("marian", "nllb", "m2m100")
 
-#: our language code -> each family's names for it, preferred first. Marian names are what
-#: goes between ``>>`` and ``<<`` in multi-target models, plus the short codes that
-#: single-pair models record as ``source_lang``/``target_lang`` (opus-mt-zh-en: "zh", "en").
-#: M2M100 has a single Chinese code: asked for zh-Hant it writes whatever script it learnt,
-#: so Traditional output needs a conversion (OpenCC) afterwards.
+#: our language code -> each family's names for it, preferred first (from the one language
+#: table, :mod:`localize.languages`, which explains the names)
 LANGUAGE_CODES: Final[dict[str, dict[Family, tuple[str, ...]]]] = {
-    "zh-Hans": {
-        "marian": ("cmn_Hans", "zho_Hans", "zh", "zho", "cmn"),
-        "nllb": ("zho_Hans",),
-        "m2m100": ("zh",),
-    },
-    "zh-Hant": {
-        "marian": ("cmn_Hant", "zho_Hant", "zh", "zho", "cmn"),
-        "nllb": ("zho_Hant",),
-        "m2m100": ("zh",),
-    },
-    "en": {"marian": ("eng", "en"), "nllb": ("eng_Latn",), "m2m100": ("en",)},
-    "es": {"marian": ("spa", "es"), "nllb": ("spa_Latn",), "m2m100": ("es",)},
-    "pt-BR": {
-        "marian": ("pt_br", "pt_BR", "por", "pt"),
-        "nllb": ("por_Latn",),
-        "m2m100": ("pt",),
-    },
-    "id": {"marian": ("ind", "id"), "nllb": ("ind_Latn",), "m2m100": ("id",)},
-    "vi": {"marian": ("vie", "vi"), "nllb": ("vie_Latn",), "m2m100": ("vi",)},
-    "th": {"marian": ("tha", "th"), "nllb": ("tha_Thai",), "m2m100": ("th",)},
-    "ja": {"marian": ("jpn", "ja"), "nllb": ("jpn_Jpan",), "m2m100": ("ja",)},
-    "ko": {"marian": ("kor", "ko"), "nllb": ("kor_Hang",), "m2m100": ("ko",)},
-}
-
-#: other spellings of the table's languages (after the exact code and its shorter prefixes)
-_ALIASES: Final[dict[str, str]] = {
-    "zh": "zh-Hans",
-    "zh-CN": "zh-Hans",
-    "zh-SG": "zh-Hans",
-    "zh-TW": "zh-Hant",
-    "zh-HK": "zh-Hant",
-    "zh-MO": "zh-Hant",
-    "pt": "pt-BR",
+    lang.code: {"marian": lang.marian, "nllb": lang.nllb, "m2m100": lang.m2m100}
+    for lang in LANGUAGES
+    if lang.nllb
 }
 
 #: written into every converted folder: what it came from, and the family for the tokenizer
@@ -149,8 +118,8 @@ def _table_language(code: str) -> str | None:
         candidate = "-".join(parts[:end])
         if candidate in LANGUAGE_CODES:
             return candidate
-        if candidate in _ALIASES:
-            return _ALIASES[candidate]
+        if candidate in ALIASES:
+            return ALIASES[candidate]
     return None
 
 
