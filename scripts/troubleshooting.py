@@ -268,7 +268,7 @@ def collect(root: Path = ROOT) -> tuple[list[Site], dict[str, str]]:
                 if isinstance(message_node, ast.Attribute):
                     continue  # re-raised with a path added: the original is listed
                 kind, hint_node = name, _arg(call, 1, "hint")
-            elif name == "add" and rel == "localize/glossary.py" and len(call.args) >= 3:
+            elif name == "add" and rel == "localize/glossary/load.py" and len(call.args) >= 3:
                 kind, message_node, hint_node = "GlossaryError", call.args[1], call.args[2]
             elif name == "ValueError" and _is_validator(fn):
                 kind, hint_node = "options", None

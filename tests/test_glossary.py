@@ -22,7 +22,6 @@ from localize.glossary import (
     load_glossary,
     parse_glossary,
 )
-from localize.glossary import main as glossary_main
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "glossaries" / "ceo-contract-bride.toml"
 
@@ -126,11 +125,15 @@ def test_readme_examples_parse() -> None:
 
 
 def test_cli_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert glossary_main([str(EXAMPLE)]) == 0
-    assert "ceo-contract-bride" in capsys.readouterr().out
+    from localize.cli import main
+
+    assert main(["glossary", "check", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "ok (" in out and "5 characters, 4 address, 3 terms, 1 do_not_translate" in out
+    assert "languages: en, es" in out and "partly covered: es (missing" in out
     bad = tmp_path / "bad.toml"
     bad.write_text("[series\n", encoding="utf-8")
-    assert glossary_main([str(bad)]) == 1
+    assert main(["glossary", "check", str(bad)]) == 1
     assert f"{bad}:1:" in capsys.readouterr().err
 
 
