@@ -843,3 +843,17 @@ def test_dump_round_trips(glossary: Glossary) -> None:
 
 def test_dump_example_round_trips(example: Glossary) -> None:
     assert parse_glossary(dump_glossary(example)) == example
+
+
+def test_glossary_errors_are_not_subtitle_errors_but_keep_their_place() -> None:
+    """Code that handles a bad subtitle file must not swallow a bad glossary."""
+    import pickle
+
+    from localize.errors import FileLocationError, GlossaryError, SubtitleFormatError
+
+    err = GlossaryError("bad gender", 'write gender = "male"', "g.toml", 7, "顾言深")
+    assert not isinstance(err, SubtitleFormatError)
+    assert isinstance(err, FileLocationError)
+    assert str(err).startswith("g.toml:7: bad gender")
+    back = pickle.loads(pickle.dumps(err))
+    assert (back.path, back.line, back.entry, back.hint) == ("g.toml", 7, "顾言深", err.hint)
