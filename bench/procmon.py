@@ -60,14 +60,6 @@ def _statm(pid: int) -> bytes:
         return b""
 
 
-def rss_bytes(pid: int) -> int:
-    """Resident set size of one process (0 if it is gone)."""
-    try:
-        return int(_statm(pid).split()[1]) * _PAGE
-    except (IndexError, ValueError):
-        return 0
-
-
 def tree_rss_bytes(pids: Iterable[int], table: dict[int, int] | None = None) -> int:
     """Summed RSS of ``pids``. With the parent ``table``, a child whose memory counters
     are identical to its parent's is skipped: it is a child between ``vfork`` and ``exec``
@@ -149,10 +141,6 @@ class TreeSampler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-
-    def peak_until(self, t: float) -> float:
-        """Peak of the watched tree up to ``t`` seconds after the start."""
-        return max((s.rss_mb for s in self.samples if s.t <= t), default=0.0)
 
     def timeline(self, points: int = 120) -> list[list[float]]:
         """At most ``points`` [t, rss_mb, other_mb] rows, keeping each window's peak."""

@@ -11,6 +11,7 @@ import functools
 import shutil
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,9 @@ from flows.params import EpisodeParams
 from flows.results import RESULTS
 from flows.review_input import ReviewInput
 from localize import __version__, progress
-from localize.domain import CueTrack, Transcript
+from localize.domain import CueTrack, Transcript, format_clock
 from localize.errors import LocalizeError, TranscriptionError
+from localize.fsutil import sha256_file
 from localize.gate import (
     HELD_EVENT,
     HOLD,
@@ -40,12 +42,27 @@ from localize.gate import (
 from localize.glossary import Glossary, load_glossary
 from localize.markdown import code_span, escape_markdown
 from localize.media import MediaInfo, probe
-from localize.models import localize_home, output_root, sha256_file
+from localize.models import localize_home, output_root
 from localize.numerics import DEFAULT_COMPUTE_THREADS
 from localize.ocr import OcrResult
-from localize.package import ExtraWriter, Manifest, publish_episode, published_languages
+from localize.package import (
+    ExtraWriter,
+    Manifest,
+    manifest_extra,
+    publish_episode,
+    published_languages,
+)
 from localize.picture.episode import PictureFile
-from localize.pipeline import choose_source, choose_targets, transcribe_to_cues
+from localize.pipeline import (
+    SourceStages,
+    choose_source,
+    choose_targets,
+    merge_flags,
+    produced_with,
+    stage_plan,
+    transcribe_to_cues,
+    wants_pictures,
+)
 from localize.pool import ModelPool
 from localize.qc import Flag, QCReport, build_report
 from localize.report import DubLine, render_html
@@ -54,6 +71,7 @@ from localize.review import (
     ReviewInputError,
     apply_edits,
     make_record,
+    remember_approved,
 )
 from localize.review_files import (
     read_corrections,
@@ -287,12 +305,6 @@ class DubSummary:
         return Path(self.m4a).is_file() and sha256_file(Path(self.m4a)) == self.sha256
 
 
-def _synthesizer_name(language: str, choice: str) -> str:
-    if choice != "auto":
-        return choice
-    return "piper" if language == "en" else "espeak"
-
-
 @task(
     name="dub",
     task_run_name="dub {episode} in {language}",
@@ -315,10 +327,11 @@ def dub_task(
     code_version: str = __version__,
 ) -> DubSummary:
     from localize.dub import assign_voices, create_synthesizer, dub_track, overrun_flags
+    from localize.dub.synth import synthesizer_for
 
     logger = get_run_logger()
     glossary = load_glossary(Path(glossary_path))
-    synthesizer = create_synthesizer(_synthesizer_name(language, tts))
+    synthesizer = create_synthesizer(synthesizer_for(language, tts))
     voices = assign_voices(glossary, language, synthesizer=synthesizer)
     result = dub_track(
         track,
@@ -499,37 +512,7 @@ def package_task(
         ),
         languages=_language_records(targets, review, produced_with, mt_usage or {}),
         carried=carried,
-        extra={
-            "qc": {
-                "ok": report.ok,
-                "errors": report.error_count,
-                "warnings": report.warning_count,
-                "cues": report.cue_count,
-            },
-            "review": (
-                {
-                    "decision": review.rounds[-1].decision,
-                    "reviewer": review.rounds[-1].reviewer,
-                    "at": review.rounds[-1].at,
-                    "rounds": len(review.rounds),
-                    "edits": sum(len(r.edits) for r in review.rounds),
-                }
-                if review and review.rounds
-                else None
-            ),
-            "qc_ok": report.ok,
-            "localize_version": __version__,
-            "numerics": numerics,
-            "dubs": [
-                {
-                    "language": d.language,
-                    "integrated_lufs": d.integrated_lufs,
-                    "true_peak_dbtp": d.true_peak_dbtp,
-                    "bed": d.bed,
-                }
-                for d in dubs or []
-            ],
-        },
+        extra=manifest_extra(report, review, numerics=numerics, dubs=dubs or []),
     )
     get_run_logger().info("published %d files to %s", len(manifest.files), out_dir)
     if discard_held(Path(out_dir)):
@@ -668,7 +651,7 @@ def publish_draft(
     for i, cue in enumerate(source.cues, 1):
         row: dict[str, Any] = {
             "index": i,
-            "time": f"{_clock(cue.start_ms)} - {_clock(cue.end_ms)}",
+            "time": f"{format_clock(cue.start_ms)} - {format_clock(cue.end_ms)}",
             # table cells render as Markdown in the UI: subtitle text is shown as text
             source.language: escape_markdown(cue.text, newline=" "),
         }
@@ -739,7 +722,7 @@ def run_review(
     targets: dict[str, CueTrack],
     report: QCReport,
     params: EpisodeParams,
-    requalify: Any,
+    requalify: Callable[[dict[str, CueTrack]], QCReport],
     out_dir: Path,
 ) -> tuple[dict[str, CueTrack], QCReport, ReviewHistory]:
     """Pause (or suspend, when deployed) until a translator approves or rejects.
@@ -830,172 +813,90 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
     check_locations(out_dir, may_hold=not params.review and params.on_qc_errors == HOLD)
     logger.info("localizing %s (%s) into %s", episode, series_id, ", ".join(languages))
     job = progress.current_job() or episode  # a catalog run names it series/episode
+    work_dir = str(episode_work_dir(series_id, episode))
 
     with progress.stage("probe", job=job):
         info, content_hash = probe_task(str(video), episode)
-    want_asr = params.source != "ocr" and info.has_audio
-    want_ocr = params.source != "asr" and info.has_video
+    sources = SourceStages.for_episode(params.source, info)
     progress.plan(
         job,
-        [
-            *(["transcribe"] if want_asr else []),
-            *(["ocr"] if want_ocr else []),
-            *(f"translate {t}" for t in languages),
-            "qc",
-            *(["review"] if params.review else []),
-            *(f"dub {lang}" for lang in params.dub),
-            *(["pictures"] if params.clean != "none" or params.burn else []),
-            "package",
-        ],
+        stage_plan(params, languages, sources, has_video=info.has_video),
         media_s=info.duration_ms / 1000,
         weights={"translate": (0.0, 0.5)} if params.mt_backend == "fake" else None,
     )
-    asr = None
-    asr_error: TranscriptionError | None = None
-    if want_asr:
+    asr, asr_error = None, None
+    if sources.asr:
         with progress.stage("transcribe", job=job, total=info.duration_ms / 1000, unit="s"):
-            try:
-                asr = transcribe_task(
-                    str(video),
-                    content_hash,
-                    episode,
-                    params.asr_model,
-                    str(glossary_path),
-                    glossary.version,
-                    params.language_check,
-                    compute_threads=params.compute_threads,
-                )
-            except TranscriptionError as exc:
-                if not want_ocr:
-                    raise
-                # fused: the captions may still carry the episode (speech the detector
-                # takes for another language, say); decided once OCR has run
-                asr_error = exc
+            asr, asr_error = _speech(
+                params, str(video), content_hash, episode, str(glossary_path), glossary.version,
+                may_fail=sources.tolerates_asr_failure(),
+            )  # fmt: skip
     ocr = None
-    if want_ocr:
+    if sources.ocr:
         with progress.stage("ocr", job=job):
             ocr = ocr_task(str(video), content_hash, episode, params.caption_band)
-    if asr_error is not None:
-        if ocr is None or ocr.no_captions:
-            raise asr_error
-        logger.warning(
-            "speech recognition failed (%s); the subtitles come from the captions alone",
-            asr_error.message,
-        )
-    choice = choose_source(params.source, asr=asr, ocr=ocr)
+    choice = choose_source(params.source, asr=asr, ocr=ocr, asr_error=asr_error)
     for note in choice.notes:
         logger.warning("%s", note)
     source = choice.track
     source_flags = {source.language: list(choice.flags)}
     logger.info("Chinese subtitles from %s: %d cues", choice.origin, len(source.cues))
-    translated: dict[str, tuple[CueTrack, list[LineOutcome], dict[str, int] | None]] = {}
+
     memory = TranslationMemory(series_memory_path(series_id))
+    translated = {}
     for target in languages:
         with progress.stage(f"translate {target}", job=job):
             translated[target] = translate_task(
-                source,
-                target,
-                episode,
-                params.mt_backend,
-                params.mt_model,
-                str(glossary_path),
-                glossary.version,
-                series_id,
+                source, target, episode, params.mt_backend, params.mt_model,
+                str(glossary_path), glossary.version, series_id,
                 memory.approved_digest([c.text for c in source.cues], target),
-                compute_threads=params.compute_threads,
-                endpoint=params.mt_endpoint,
-                key_env=params.mt_api_key_env,
-                key_secret=params.mt_api_key_secret,
-            )
+                compute_threads=params.compute_threads, endpoint=params.mt_endpoint,
+                key_env=params.mt_api_key_env, key_secret=params.mt_api_key_secret,
+            )  # fmt: skip
     targets = {lang: track for lang, (track, _, _) in translated.items()}
     outcomes = {lang: out for lang, (_, out, _) in translated.items()}
     mt_usage = {lang: usage for lang, (_, _, usage) in translated.items() if usage}
+
+    qc_of = (str(glossary_path), info.duration_ms, outcomes)
+    qc = functools.partial(_qc, qc_task, episode, source, qc_of)
     with progress.stage("qc", job=job):
-        report = qc_task(
-            episode, source, targets, str(glossary_path), info.duration_ms, outcomes, source_flags
-        )
+        report = qc(targets, extra_flags=source_flags)
     logger.info("QC: %d errors, %d warnings", report.error_count, report.warning_count)
 
     history: ReviewHistory | None = None
-    decision = "skipped"
     if params.review:
-
-        def requalify(new_targets: dict[str, CueTrack]) -> QCReport:
-            return qc_task.fn(
-                episode,
-                source,
-                new_targets,
-                str(glossary_path),
-                info.duration_ms,
-                outcomes,
-                source_flags,
-            )
-
         with progress.stage("review", job=job):
             progress.note(f"waiting for a translator: open {_run_address()}", job=job)
+            recheck = functools.partial(_qc, qc_task.fn, episode, source, qc_of)
             targets, report, history = run_review(
-                episode, source, targets, report, params, requalify, out_dir
-            )
-        decision = "approved"
-        memory = TranslationMemory(series_memory_path(series_id))
-        final = history.rounds[-1]
-        for lang, track in targets.items():
-            memory.approve(
-                [(cue.source or "", cue.text.replace("\n", " ")) for cue in track.cues],
-                lang,
-                who=final.reviewer,
-                episode=episode,
-            )
+                episode, source, targets, report, params,
+                functools.partial(recheck, extra_flags=source_flags), out_dir,
+            )  # fmt: skip
+        remember_approved(
+            TranslationMemory(series_memory_path(series_id)), targets, history, episode=episode
+        )
     else:
         publish_draft(episode, source, targets, report, 0)
 
-    dubs = []
-    for lang in params.dub:
-        dub_args = (
-            str(video),
-            content_hash,
-            episode,
-            lang,
-            targets[lang],
-            str(glossary_path),
-            glossary.version,
-            params.tts,
-            params.music_stem,
-            info.duration_ms,
-            str(episode_work_dir(series_id, episode)),
-        )
-        with progress.stage(f"dub {lang}", job=job):
-            dub = dub_task(*dub_args)
-            if not dub.intact():  # the cached result's audio was rewritten or removed
-                logger.warning("%s changed since it was cached; dubbing again", dub.m4a)
-                dub = dub_task.with_options(refresh_cache=True)(*dub_args)
-        dubs.append(dub)
-    if dubs:
-        extra = {**source_flags, **{d.language: list(d.flags) for d in dubs}}
-        report = qc_task(
-            episode, source, targets, str(glossary_path), info.duration_ms, outcomes, extra
-        )
+    dubs = [
+        _dub(params, lang, str(video), content_hash, episode, targets[lang],
+             str(glossary_path), glossary.version, info.duration_ms, work_dir, job)
+        for lang in params.dub
+    ]  # fmt: skip
     pictures: list[PictureFile] = []
-    if info.has_video and (params.clean != "none" or params.burn):
+    picture_flags: dict[str, list[Flag]] = {}
+    if wants_pictures(params, has_video=info.has_video):
         with progress.stage("pictures", job=job):
             pictures, picture_flags = picture_task(
-                str(video),
-                episode,
-                params.clean,
+                str(video), episode, params.clean,
                 {lang: targets[lang] for lang in params.burn if lang in targets},
-                source,
-                ocr,
-                str(episode_work_dir(series_id, episode)),
-            )
-        if picture_flags:
-            extra = {lang: list(flags) for lang, flags in source_flags.items()}
-            for dub in dubs:
-                extra.setdefault(dub.language, []).extend(dub.flags)
-            for lang, flags in picture_flags.items():
-                extra.setdefault(lang, []).extend(flags)
-            report = qc_task(
-                episode, source, targets, str(glossary_path), info.duration_ms, outcomes, extra
-            )
+                source, ocr, work_dir,
+            )  # fmt: skip
+    if dubs or picture_flags:  # the dubs' and the read-back's flags join the report
+        dub_flags = {d.language: list(d.flags) for d in dubs}
+        report = qc(targets, extra_flags=merge_flags(source_flags, dub_flags, picture_flags))
+
+    decision = "approved" if history is not None else "skipped"
     if must_hold(params.on_qc_errors, reviewed=history is not None, qc_errors=report.error_count):
         with progress.stage("package", job=job):
             draft = hold_task(str(out_dir), series_id, episode, source, targets, report, dubs)
@@ -1010,40 +911,85 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
         )
     with progress.stage("package", job=job):
         manifest = package_task(
-            str(out_dir),
-            series_id,
-            episode,
-            source,
-            targets,
-            report,
-            history,
-            dubs,
+            str(out_dir), series_id, episode, source, targets, report, history, dubs,
             str(video) if info.has_video else None,
             drop=params.drop_languages,
-            numerics=run_numerics(params, asr=want_asr),
-            produced_with={
-                "source": choice.origin,
-                "glossary": glossary.version,
-                "mt_backend": params.mt_backend,
-                "mt_model": params.mt_model,
-                "localize": __version__,
-            },
+            numerics=run_numerics(params, asr=sources.asr),
+            produced_with=produced_with(params, choice.origin, glossary.version),
             mt_usage=mt_usage,
             pictures=pictures,
-        )
-    flagged = len(report.flags_by_cue())
+        )  # fmt: skip
     return EpisodeResult(
         out_dir=str(out_dir),
         files=[f.path for f in manifest.files],
         qc_ok=report.ok,
         review=decision,
-        flagged_cues=flagged,
+        flagged_cues=len(report.flags_by_cue()),
         qc_errors=report.error_count,
     )
 
 
-def _clock(ms: int) -> str:
-    return f"{ms // 60000:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+def _qc(
+    run: Callable[..., QCReport],
+    episode: str,
+    source: CueTrack,
+    inputs: tuple[str, int, dict[str, list[LineOutcome]]],
+    targets: dict[str, CueTrack],
+    extra_flags: dict[str, list[Flag]],
+) -> QCReport:
+    """QC of ``targets`` through ``run``: :func:`qc_task` (a task run) or its ``fn`` (inside
+    the review loop, which re-checks every round)."""
+    glossary_path, duration_ms, outcomes = inputs
+    return run(episode, source, targets, glossary_path, duration_ms, outcomes, extra_flags)
+
+
+def _speech(
+    params: EpisodeParams,
+    video: str,
+    content_hash: str,
+    episode: str,
+    glossary_path: str,
+    glossary_version: str,
+    *,
+    may_fail: bool,
+) -> tuple[tuple[CueTrack, Transcript] | None, TranscriptionError | None]:
+    """Speech recognition's result, or (when the captions may still carry the episode)
+    its failure, for :func:`~localize.pipeline.choose_source` to decide on."""
+    try:
+        return transcribe_task(
+            video, content_hash, episode, params.asr_model, glossary_path, glossary_version,
+            params.language_check, compute_threads=params.compute_threads,
+        ), None  # fmt: skip
+    except TranscriptionError as exc:
+        if not may_fail:
+            raise
+        return None, exc
+
+
+def _dub(
+    params: EpisodeParams,
+    language: str,
+    video: str,
+    content_hash: str,
+    episode: str,
+    track: CueTrack,
+    glossary_path: str,
+    glossary_version: str,
+    duration_ms: int,
+    work_dir: str,
+    job: str,
+) -> DubSummary:
+    """One language's dub (cached), redone if the cached audio was since changed."""
+    args = (
+        video, content_hash, episode, language, track, glossary_path, glossary_version,
+        params.tts, params.music_stem, duration_ms, work_dir,
+    )  # fmt: skip
+    with progress.stage(f"dub {language}", job=job):
+        dub = dub_task(*args)
+        if not dub.intact():  # the cached result's audio was rewritten or removed
+            get_run_logger().warning("%s changed since it was cached; dubbing again", dub.m4a)
+            dub = dub_task.with_options(refresh_cache=True)(*args)
+    return dub
 
 
 def _slug(text: str) -> str:

@@ -4,12 +4,12 @@ The model is pure pydantic and lives in the library (:mod:`localize.settings`), 
 catalog's ``series.toml`` is checked by the same rules as the form.
 """
 
+from localize.languages import TargetLanguage
 from localize.settings import (
     CleanMethod,
     EpisodeParams,
     MTBackend,
     QCPolicy,
-    TargetLanguage,
     TTSBackend,
 )
 

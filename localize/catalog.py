@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from localize.errors import LocalizeError
+from localize.fsutil import atomic_write_json, sha256_file
 from localize.gate import HELD_SUFFIX, PUBLISH
-from localize.models import sha256_file
 from localize.numerics import DEFAULT_COMPUTE_THREADS
 from localize.package import sweep_unpublished
 from localize.paths import UnsafePathError, is_within
@@ -280,10 +280,8 @@ class CatalogState:
     def save(self) -> None:
         """Write atomically (temp file + rename): a crash leaves the old or the new state."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         blob = {"hashes": self.hashes, "episodes": self.episodes}
-        tmp.write_text(json.dumps(blob, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.path)
+        atomic_write_json(self.path, blob, indent=1, sort_keys=True)
 
     def content_hash(self, video: Path) -> str:
         """sha256 of the file, reused while its size and mtime are unchanged."""

@@ -14,11 +14,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from localize import __version__
 from localize.errors import LocalizeError
 from localize.numerics import DEFAULT_COMPUTE_THREADS
+
+if TYPE_CHECKING:
+    from localize.glossary import Glossary
 
 EPILOG = """\
 examples:
@@ -303,12 +306,28 @@ def _cmd_glossary(args: argparse.Namespace) -> int:
         print(f"wrote {len(glossary.entries)} entries of {glossary.series.id} to {args.out}")
         return 0
     print(f"{args.file}: ok ({len(glossary.entries)} entries, version {glossary.version})")
+    print(f"  {_glossary_counts(glossary)}")
+    print(f"  languages: {', '.join(glossary.languages)}")
+    partial = [
+        f"{lang} (missing {len(missing)})"
+        for lang in glossary.languages
+        if (missing := glossary.missing_renderings(lang))
+    ]
+    if partial:
+        print(f"  partly covered: {', '.join(partial)}")
     if glossary.derived:
         print("derived forms of address (add an entry for the form to override one):")
         for entry in glossary.derived:
             renderings = ", ".join(f"{lang} {text!r}" for lang, text in entry.renderings.items())
             print(f"  {entry.zh}: {renderings}")
     return 0
+
+
+def _glossary_counts(glossary: Glossary) -> str:
+    """``5 characters, 4 address, 3 terms, 1 do_not_translate``."""
+    from localize.glossary.model import SECTIONS
+
+    return ", ".join(f"{len(glossary.of_kind(kind))} {name}" for name, kind in SECTIONS.items())
 
 
 def _cmd_memory(args: argparse.Namespace) -> int:

@@ -97,3 +97,11 @@ class CueTrack:
 
     def __len__(self) -> int:
         return len(self.cues)
+
+
+def format_clock(ms: int, *, hours: bool = False) -> str:
+    """A time position for people: ``83250`` -> ``"01:23.250"``, ``"00:01:23.250"`` with
+    ``hours``; a negative one gets a leading ``-``."""
+    sign, ms = ("-", -ms) if ms < 0 else ("", ms)
+    minutes = f"{ms // 60000:02d}" if not hours else f"{ms // 3_600_000:02d}:{ms // 60000 % 60:02d}"
+    return f"{sign}{minutes}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"

@@ -56,8 +56,11 @@ class ChecksumMismatchError(ModelError):
     """An assembled model file does not match its pinned sha256."""
 
 
-class SubtitleFormatError(LocalizeError):
-    """A subtitle file cannot be decoded or parsed. ``line`` is 1-based (0 if unknown)."""
+class FileLocationError(LocalizeError):
+    """An error at a place in a text file: shown as ``path:line: message``.
+
+    ``line`` is 1-based (0 if unknown). A base for the errors of hand-edited files.
+    """
 
     _fields: ClassVar[tuple[str, ...]] = ("message", "hint", "path", "line")
 
@@ -76,7 +79,11 @@ class SubtitleFormatError(LocalizeError):
         return f"{text}\n  -> {self.hint}" if self.hint else text
 
 
-class GlossaryError(SubtitleFormatError):
+class SubtitleFormatError(FileLocationError):
+    """A subtitle file cannot be decoded or parsed. ``line`` is 1-based (0 if unknown)."""
+
+
+class GlossaryError(FileLocationError):
     """A glossary file is invalid. Carries file, line and the offending entry."""
 
     _fields: ClassVar[tuple[str, ...]] = ("message", "hint", "path", "line", "entry")

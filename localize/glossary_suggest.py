@@ -11,7 +11,6 @@ output is a valid glossary file: every proposal carries example lines in its not
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -179,7 +178,3 @@ def suggest_glossary(
         targets=tuple(targets),
     )
     return Glossary(series, tuple(entries))
-
-
-def count_kinds(glossary: Glossary) -> Counter[str]:
-    return Counter(entry.kind.value for entry in glossary.entries)

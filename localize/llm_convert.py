@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from localize.errors import ModelError
-from localize.models import sha256_file
+from localize.fsutil import sha256_file
 
 __all__ = [
     "CONVERSION_RECORD",

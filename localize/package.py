@@ -17,16 +17,21 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from localize.domain import CueTrack
 from localize.errors import LocalizeError
-from localize.models import sha256_file
+from localize.fsutil import file_lock, sha256_file
 from localize.paths import safe_child, safe_name
 from localize.subtitles import write_subtitles
+
+if TYPE_CHECKING:
+    from localize.qc import QCReport
+    from localize.review import ReviewHistory
 
 MANIFEST = "manifest.json"
 _VERSIONS = ".versions"
@@ -147,6 +152,64 @@ def published_languages(
         records,
         review.read_text(encoding="utf-8") if review.is_file() else None,
     )
+
+
+class DubFacts(Protocol):
+    """What the manifest records of one dub (the flows' dub summaries have it)."""
+
+    @property
+    def language(self) -> str: ...
+    @property
+    def integrated_lufs(self) -> float: ...
+    @property
+    def true_peak_dbtp(self) -> float: ...
+    @property
+    def bed(self) -> str: ...
+
+
+def manifest_extra(
+    report: QCReport,
+    review: ReviewHistory | None,
+    *,
+    numerics: Mapping[str, Any] | None = None,
+    dubs: Sequence[DubFacts] = (),
+) -> dict[str, Any]:
+    """The manifest's account of an episode run beyond its files: the QC summary, the
+    review's last decision, the numerics that made the text, each dub's loudness."""
+    from localize import __version__
+
+    last = review.rounds[-1] if review and review.rounds else None
+    return {
+        "qc": {
+            "ok": report.ok,
+            "errors": report.error_count,
+            "warnings": report.warning_count,
+            "cues": report.cue_count,
+        },
+        "review": (
+            {
+                "decision": last.decision,
+                "reviewer": last.reviewer,
+                "at": last.at,
+                "rounds": len(review.rounds),
+                "edits": sum(len(r.edits) for r in review.rounds),
+            }
+            if review and last
+            else None
+        ),
+        "qc_ok": report.ok,
+        "localize_version": __version__,
+        "numerics": numerics,
+        "dubs": [
+            {
+                "language": d.language,
+                "integrated_lufs": d.integrated_lufs,
+                "true_peak_dbtp": d.true_peak_dbtp,
+                "bed": d.bed,
+            }
+            for d in dubs
+        ],
+    }
 
 
 def publish_episode(
@@ -301,14 +364,8 @@ def publish_lock(parent: Path) -> Iterator[None]:
     process, or another thread) never remove each other's versions. An OS file lock
     on ``parent/.versions/.lock``: released when its holder dies, even by SIGKILL.
     """
-    versions = parent / _VERSIONS
-    versions.mkdir(parents=True, exist_ok=True)
-    fd = os.open(versions / _PUBLISH_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with file_lock(parent / _VERSIONS / _PUBLISH_LOCK):
         yield
-    finally:
-        os.close(fd)
 
 
 def _sync_tree(folder: Path) -> None:

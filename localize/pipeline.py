@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -19,9 +19,12 @@ from localize.transcribe import (
 )
 
 if TYPE_CHECKING:
+    from localize.errors import TranscriptionError
     from localize.glossary import Glossary
+    from localize.media import MediaInfo
     from localize.ocr import OcrResult
     from localize.qc import Flag
+    from localize.settings import EpisodeParams
 
 #: where the Chinese subtitles come from: burned-in captions, speech, or both
 SourceMode = Literal["fused", "ocr", "asr"]
@@ -59,23 +62,82 @@ def choose_targets(
     return targets
 
 
+@dataclass(frozen=True)
+class SourceStages:
+    """Which source stages an episode runs: speech recognition, caption OCR, or both."""
+
+    asr: bool
+    ocr: bool
+
+    @classmethod
+    def for_episode(cls, mode: SourceMode, info: MediaInfo) -> SourceStages:
+        """What ``mode`` asks for, as far as the file has audio and picture."""
+        return cls(asr=mode != "ocr" and info.has_audio, ocr=mode != "asr" and info.has_video)
+
+    def tolerates_asr_failure(self) -> bool:
+        """True if a failed speech recognition may leave the episode to the captions
+        (decided by :func:`choose_source` once OCR has run)."""
+        return self.ocr
+
+
+def stage_plan(
+    params: EpisodeParams, targets: Sequence[str], sources: SourceStages, *, has_video: bool
+) -> list[str]:
+    """The stages an episode run goes through, in order (for progress reporting)."""
+    return [
+        *(["transcribe"] if sources.asr else []),
+        *(["ocr"] if sources.ocr else []),
+        *(f"translate {t}" for t in targets),
+        "qc",
+        *(["review"] if params.review else []),
+        *(f"dub {lang}" for lang in params.dub),
+        *(["pictures"] if wants_pictures(params, has_video=has_video) else []),
+        "package",
+    ]
+
+
+def wants_pictures(params: EpisodeParams, *, has_video: bool) -> bool:
+    """True if the run makes a clean master or burned-in renditions."""
+    return has_video and (params.clean != "none" or bool(params.burn))
+
+
+def merge_flags(*groups: Mapping[str, Sequence[Flag]]) -> dict[str, list[Flag]]:
+    """QC flags from several stages (source choice, dubs, picture read-back), by language."""
+    merged: dict[str, list[Flag]] = {}
+    for group in groups:
+        for language, flags in group.items():
+            merged.setdefault(language, []).extend(flags)
+    return merged
+
+
 def choose_source(
     mode: SourceMode,
     *,
     asr: tuple[CueTrack, Transcript] | None,
     ocr: OcrResult | None,
+    asr_error: TranscriptionError | None = None,
 ) -> SourceChoice:
     """Pick or fuse the Chinese track. Captions win where they exist (they are the
     producer's script, frame-exact); speech fills lines with no caption; places where
     the two disagree become QC warnings for the reviewer.
 
     Without captions, fused mode falls back to speech with a note; "ocr" mode with no
-    captions is an error, since nothing could be read.
+    captions is an error, since nothing could be read. ``asr_error`` is a failed speech
+    recognition: with captions they carry the episode alone (a note says so; speech the
+    detector takes for another language, say), without them it is raised.
     """
     from localize.errors import LocalizeError
     from localize.ocr import fuse
     from localize.qc import Flag
 
+    if asr_error is not None:
+        if ocr is None or ocr.no_captions:
+            raise asr_error
+        failed = (
+            f"speech recognition failed ({asr_error.message}); the subtitles come from "
+            "the captions alone"
+        )
+        return SourceChoice(ocr.track, "ocr", (), (failed, *ocr.warnings))
     if mode == "asr" or (mode == "fused" and (ocr is None or ocr.no_captions)):
         if asr is None:
             raise LocalizeError("no speech recognition result", "run with source 'asr' or 'fused'")
@@ -147,3 +209,17 @@ def transcribe_to_cues(
     transcript = transcribe_file(path, transcriber, options)
     track = segment_transcript(transcript, load_style_profile(language))
     return track, transcript
+
+
+def produced_with(params: EpisodeParams, origin: str, glossary_version: str) -> dict[str, str]:
+    """What made a run's text (the manifest records it for each language the run produced):
+    the source (``choose_source``'s origin), the glossary version and the MT backend."""
+    from localize import __version__
+
+    return {
+        "source": origin,
+        "glossary": glossary_version,
+        "mt_backend": params.mt_backend,
+        "mt_model": params.mt_model,
+        "localize": __version__,
+    }

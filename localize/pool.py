@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from localize.models import ModelStore
 from localize.numerics import DEFAULT_COMPUTE_THREADS, check_threads
 from localize.registry import resolve_backend
 from localize.transcribe import TRANSCRIBERS, Transcriber, create_transcriber
+
+if TYPE_CHECKING:
+    from localize.translate.base import Translator
 
 
 @dataclass
@@ -53,7 +56,7 @@ class ModelPool:
         api_key: str | None = None,
         *,
         threads: int = DEFAULT_COMPUTE_THREADS,
-    ) -> Any:
+    ) -> Translator:
         """A loaded MT backend. Loading happens under the lock: two catalog episodes that
         ask at the same moment share one LLM instead of holding two (+1.9 GB). For the
         ``openai`` backend: one client per endpoint, so its request limit covers every
@@ -81,7 +84,8 @@ class ModelPool:
                     self._loaded[key] = create_translator(
                         backend, model=model, store=self.store, threads=threads
                     )
-            return self._loaded[key]
+            translator: Translator = self._loaded[key]
+            return translator
 
     def numerics(
         self,

@@ -50,7 +50,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, Protocol, cast, get_args
 
-from localize.domain import Cue, CueTrack
+from localize.domain import Cue, CueTrack, format_clock
 from localize.errors import LocalizeError
 from localize.glossary import Glossary
 from localize.markdown import escape_markdown
@@ -612,8 +612,8 @@ class QCReport:
             rows.append(
                 {
                     "index": index,
-                    "start": _clock(cue.start_ms),
-                    "end": _clock(cue.end_ms),
+                    "start": format_clock(cue.start_ms),
+                    "end": format_clock(cue.end_ms),
                     "source": _one_line(cue.source or ""),
                     "text": _one_line(cue.text),
                     "flags": "; ".join(f.label for f in flags),
@@ -755,7 +755,7 @@ class QCReport:
             ]
             for index, flags in worst:
                 cue = r.cues[index - 1] if index <= len(r.cues) else None
-                when = f"{_clock(cue.start_ms)}–{_clock(cue.end_ms)}" if cue else ""
+                when = f"{format_clock(cue.start_ms)}–{format_clock(cue.end_ms)}" if cue else ""
                 text = _cell(cue.text) if cue else ""
                 labels = _cell("; ".join(f.label for f in flags))
                 out.append(f"| {index} | {when} | {text} | {labels} |")
@@ -827,11 +827,6 @@ def _num(x: float) -> str:
 def _secs(ms: int) -> str:
     """833 -> "0.833 s", 7000 -> "7 s", -200 -> "-0.2 s"."""
     return f"{ms / 1000:.3f}".rstrip("0").rstrip(".") + " s"
-
-
-def _clock(ms: int) -> str:
-    sign, ms = ("-", -ms) if ms < 0 else ("", ms)
-    return f"{sign}{ms // 60000:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 
 def _squash(text: str) -> str:

@@ -46,88 +46,21 @@ from typing import Any
 
 from localize.domain import Cue, CueTrack
 from localize.errors import MediaError
+from localize.languages import display_name as language_name
+from localize.languages import iso639_2
 from localize.package import ExtraWriter
 from localize.subtitles import format_vtt, write_subtitles
 from localize.tools import file_arg, run_tool
 
 __all__ = [
-    "ISO639_2B",
     "hls_writer",
     "iso639_2",
     "language_name",
     "mp4_writer",
 ]
 
-#: BCP 47 primary language subtag -> ISO 639-2/B (the MP4 language tag)
-ISO639_2B: dict[str, str] = {
-    "zh": "chi",
-    "en": "eng",
-    "es": "spa",
-    "pt": "por",
-    "id": "ind",
-    "vi": "vie",
-    "th": "tha",
-    "ja": "jpn",
-    "ko": "kor",
-    "fr": "fre",
-    "de": "ger",
-    "it": "ita",
-    "ru": "rus",
-    "ar": "ara",
-    "hi": "hin",
-    "ms": "may",
-    "tl": "tgl",
-    "fil": "fil",
-    "tr": "tur",
-}
-
-_NAMES: dict[str, str] = {
-    "zh": "Chinese",
-    "zh-hans": "Chinese (Simplified)",
-    "zh-hant": "Chinese (Traditional)",
-    "en": "English",
-    "es": "Spanish",
-    "pt": "Portuguese",
-    "pt-br": "Portuguese (Brazil)",
-    "id": "Indonesian",
-    "vi": "Vietnamese",
-    "th": "Thai",
-    "ja": "Japanese",
-    "ko": "Korean",
-    "fr": "French",
-    "de": "German",
-    "it": "Italian",
-    "ru": "Russian",
-    "ar": "Arabic",
-    "hi": "Hindi",
-    "ms": "Malay",
-    "tl": "Tagalog",
-    "fil": "Filipino",
-    "tr": "Turkish",
-}
-
 _TS_HZ = 90_000
 _FFMPEG_TIMEOUT = 600.0
-
-
-def iso639_2(language: str) -> str:
-    """ISO 639-2/B code for a BCP 47 tag (``zh-Hans`` -> ``chi``, ``pt-BR`` -> ``por``)."""
-    primary = language.split("-")[0].lower()
-    if len(primary) == 3 and primary not in ISO639_2B:
-        return primary
-    return ISO639_2B.get(primary, "und")
-
-
-def language_name(language: str) -> str:
-    """English display name: ``zh-Hans`` -> ``Chinese``, ``pt-BR`` -> ``Portuguese (Brazil)``.
-
-    Chinese scripts are not spelled out (one Chinese track per episode is the norm).
-    """
-    low = language.lower()
-    primary = low.split("-")[0]
-    if primary == "zh":
-        return "Chinese"
-    return _NAMES.get(low) or _NAMES.get(primary) or language
 
 
 # ------------------------------------------------------------------------ probing

@@ -13,10 +13,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from localize.domain import CueTrack
 from localize.errors import LocalizeError
+
+if TYPE_CHECKING:
+    from localize.translate.memory import TranslationMemory
 
 DECISIONS = ("approve", "request changes", "reject")
 
@@ -149,3 +152,23 @@ def make_record(
         round=round_,
         edits=edits,
     )
+
+
+def remember_approved(
+    memory: TranslationMemory,
+    targets: Mapping[str, CueTrack],
+    history: ReviewHistory,
+    *,
+    episode: str,
+) -> None:
+    """Write an approved episode's lines into the series' translation memory.
+
+    Signed by the last round's reviewer; from then on they take precedence over machine
+    translation of the same source line (one display line each: newlines become spaces).
+    """
+    if not history.rounds:
+        return
+    reviewer = history.rounds[-1].reviewer
+    for language, track in targets.items():
+        pairs = [(cue.source or "", cue.text.replace("\n", " ")) for cue in track.cues]
+        memory.approve(pairs, language, who=reviewer, episode=episode)

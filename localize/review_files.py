@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
 
-from localize.domain import Cue, CueTrack
+from localize.domain import Cue, CueTrack, format_clock
 from localize.errors import SubtitleFormatError
 from localize.review import ReviewInputError, parse_edits
 from localize.subtitles import format_srt, parse_srt
@@ -79,7 +79,9 @@ def draft_xliff(
         unit = ET.SubElement(file, f"{{{XLIFF_NS}}}unit", {"id": str(index)})
         notes = ET.SubElement(unit, f"{{{XLIFF_NS}}}notes")
         timing = ET.SubElement(notes, f"{{{XLIFF_NS}}}note", {"category": "timing"})
-        timing.text = f"{_clock(cue.start_ms)} --> {_clock(cue.end_ms)}"
+        timing.text = (
+            f"{format_clock(cue.start_ms, hours=True)} --> {format_clock(cue.end_ms, hours=True)}"
+        )
         for flag in flags_by_cue.get(index, []):
             ET.SubElement(notes, f"{{{XLIFF_NS}}}note", {"category": "qc"}).text = flag
         segment = ET.SubElement(unit, f"{{{XLIFF_NS}}}segment", {"state": "translated"})
@@ -217,10 +219,3 @@ def _known_language(lang: str, tracks: Mapping[str, CueTrack]) -> str:
             "first line such as 'es:' names its language); nothing was changed",
         )
     return lang
-
-
-def _clock(ms: int) -> str:
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d},{millis:03d}"

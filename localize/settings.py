@@ -20,10 +20,9 @@ from pydantic import (
 )
 
 from localize.errors import LocalizeError
+from localize.languages import TargetLanguage
 from localize.numerics import DEFAULT_COMPUTE_THREADS
 
-#: target languages the UI offers (each has a subtitle style profile)
-TargetLanguage = Literal["en", "es", "pt-BR", "id", "vi", "th", "ja", "ko", "fr", "de"]
 MTBackend = Literal["llm", "openai", "ct2-seq2seq", "transformers-seq2seq", "fake"]
 #: "auto": piper where a packaged voice exists (English), espeak-ng elsewhere
 TTSBackend = Literal["auto", "piper", "espeak", "fake"]

@@ -17,13 +17,10 @@ speaker, so it is lost when writing SRT.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import html
 import io
 import os
 import re
-import stat
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -32,6 +29,7 @@ import pysrt
 
 from localize.domain import Cue, CueTrack
 from localize.errors import SubtitleFormatError
+from localize.fsutil import atomic_write_text
 
 __all__ = [
     "FORMATS",
@@ -403,7 +401,7 @@ def write_subtitles(
     except SubtitleFormatError as exc:
         raise SubtitleFormatError(exc.message, exc.hint, str(file), exc.line) from exc
     try:
-        _atomic_write(file, text.encode("utf-8"))
+        atomic_write_text(file, text)
     except OSError as exc:
         raise SubtitleFormatError(
             f"cannot write the subtitle file: {exc.strerror or exc}",
@@ -441,25 +439,6 @@ def _decode_with(data: bytes, encoding: str, path: str) -> str:
             path,
         ) from exc
     return text.removeprefix("\ufeff")
-
-
-def _atomic_write(file: Path, data: bytes) -> None:
-    try:
-        mode = stat.S_IMODE(file.stat().st_mode)
-    except FileNotFoundError:
-        mode = 0o644  # mkstemp's 0o600 would surprise whoever reads the file next
-    fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, file)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 # ------------------------------------------------------------------------ helpers

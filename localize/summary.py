@@ -5,12 +5,12 @@ exactly what a reader of the output folder will find.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from localize.fsutil import read_json
 from localize.progress import format_duration
 
 #: flagged lines listed per language; the rest are counted (every one is in report.html)
@@ -29,14 +29,6 @@ class FlaggedLine:
     codes: tuple[str, ...]
     errors: int
     message: str
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def flagged_lines(qc: Mapping[str, Any]) -> dict[str, list[FlaggedLine]]:
@@ -89,8 +81,8 @@ def _files_by_kind(manifest: Mapping[str, Any]) -> dict[str, list[Mapping[str, A
 def episode_summary(out_dir: Path | str, *, seconds: float | None = None) -> str:
     """What an episode run published in ``out_dir`` and which lines need attention."""
     out = Path(out_dir)
-    manifest = _read_json(out / "manifest.json")
-    qc = _read_json(out / "qc.json")
+    manifest = read_json(out / "manifest.json")
+    qc = read_json(out / "qc.json")
     where = out.absolute()  # the stable path (a symlink to the current version)
     name = f"{manifest.get('series', '?')}/{manifest.get('episode', out.name)}"
     took = f" in {format_duration(seconds)}" if seconds is not None else ""
@@ -183,7 +175,7 @@ def catalog_summary(
     ]
     for key in processed:
         out = root / key
-        qc = _read_json(out / "qc.json")
+        qc = read_json(out / "qc.json")
         flagged = flagged_lines(qc)
         counts = ", ".join(f"{lang} {len(items)}" for lang, items in flagged.items())
         attention = f"flagged lines: {counts}" if counts else "nothing flagged"

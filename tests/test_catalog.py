@@ -384,7 +384,7 @@ def test_sweep_removes_what_a_killed_publish_left_and_keeps_published_versions(
 
 def test_check_published_finds_a_tampered_or_missing_file(tmp_path: Path) -> None:
     from localize.catalog import check_published
-    from localize.models import sha256_file
+    from localize.fsutil import sha256_file
 
     folder = tmp_path / "ep1"
     folder.mkdir()

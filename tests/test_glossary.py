@@ -22,7 +22,6 @@ from localize.glossary import (
     load_glossary,
     parse_glossary,
 )
-from localize.glossary import main as glossary_main
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "glossaries" / "ceo-contract-bride.toml"
 
@@ -126,11 +125,15 @@ def test_readme_examples_parse() -> None:
 
 
 def test_cli_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert glossary_main([str(EXAMPLE)]) == 0
-    assert "ceo-contract-bride" in capsys.readouterr().out
+    from localize.cli import main
+
+    assert main(["glossary", "check", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "ok (" in out and "5 characters, 4 address, 3 terms, 1 do_not_translate" in out
+    assert "languages: en, es" in out and "partly covered: es (missing" in out
     bad = tmp_path / "bad.toml"
     bad.write_text("[series\n", encoding="utf-8")
-    assert glossary_main([str(bad)]) == 1
+    assert main(["glossary", "check", str(bad)]) == 1
     assert f"{bad}:1:" in capsys.readouterr().err
 
 
@@ -840,3 +843,17 @@ def test_dump_round_trips(glossary: Glossary) -> None:
 
 def test_dump_example_round_trips(example: Glossary) -> None:
     assert parse_glossary(dump_glossary(example)) == example
+
+
+def test_glossary_errors_are_not_subtitle_errors_but_keep_their_place() -> None:
+    """Code that handles a bad subtitle file must not swallow a bad glossary."""
+    import pickle
+
+    from localize.errors import FileLocationError, GlossaryError, SubtitleFormatError
+
+    err = GlossaryError("bad gender", 'write gender = "male"', "g.toml", 7, "顾言深")
+    assert not isinstance(err, SubtitleFormatError)
+    assert isinstance(err, FileLocationError)
+    assert str(err).startswith("g.toml:7: bad gender")
+    back = pickle.loads(pickle.dumps(err))
+    assert (back.path, back.line, back.entry, back.hint) == ("g.toml", 7, "顾言深", err.hint)

@@ -281,3 +281,39 @@ def test_a_held_draft_survives_the_sweep_and_is_removed_by_unpublish(tmp_path: P
     assert not draft.exists() and not draft.is_symlink() and not version.exists()
     assert (out / "ep01.en.srt").is_file()
     assert not discard_held(out)  # nothing left to remove
+
+
+def test_manifest_extra_records_qc_review_and_dubs() -> None:
+    from dataclasses import dataclass
+
+    from localize import __version__
+    from localize.package import manifest_extra
+    from localize.qc import build_report
+    from localize.review import Edit, ReviewHistory, make_record
+    from localize.segment import load_style_profile
+
+    @dataclass(frozen=True)
+    class Dub:
+        language: str = "en"
+        integrated_lufs: float = -16.0
+        true_peak_dbtp: float = -2.0
+        bed: str = "stem"
+
+    en = CueTrack("en", (Cue(0, 2000, "Hello."),))
+    report = build_report({"en": en}, {"en": load_style_profile("en")})
+    edit = Edit("en", 1, "Hi.", "Hello.")
+    history = ReviewHistory(
+        (
+            make_record("request changes", "Ana", "", 1, (edit,)),
+            make_record("approve", "Bo", "", 2, ()),
+        )
+    )
+    extra = manifest_extra(report, history, numerics={"threads": 2}, dubs=[Dub()])
+    assert extra["qc"]["ok"] is report.ok and extra["qc_ok"] is report.ok
+    assert extra["review"]["decision"] == "approve" and extra["review"]["reviewer"] == "Bo"
+    assert (extra["review"]["rounds"], extra["review"]["edits"]) == (2, 1)
+    assert extra["dubs"] == [
+        {"language": "en", "integrated_lufs": -16.0, "true_peak_dbtp": -2.0, "bed": "stem"}
+    ]
+    assert extra["localize_version"] == __version__ and extra["numerics"] == {"threads": 2}
+    assert manifest_extra(report, None)["review"] is None

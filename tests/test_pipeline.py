@@ -119,3 +119,75 @@ def test_targets_are_checked_before_any_stage(tmp_path) -> None:  # type: ignore
         choose_targets(["en", "xx"], glossary)
     with pytest.raises(LocalizeError, match="dub languages es are not among the targets"):
         choose_targets(None, glossary, dub=["es"])
+
+
+# ------------------------------------------------- decisions the episode flow delegates
+def test_failed_speech_leaves_the_episode_to_the_captions_and_says_why() -> None:
+    from localize.errors import TranscriptionError
+
+    failed = TranscriptionError("the audio sounds like 'en'", "pass --no-language-check")
+    choice = choose_source("fused", asr=None, ocr=_ocr(CAPTIONS), asr_error=failed)
+    assert choice.track == CAPTIONS and choice.origin == "ocr"
+    assert "speech recognition failed (the audio sounds like 'en')" in choice.notes[0]
+
+
+def test_failed_speech_without_captions_is_the_speech_error() -> None:
+    from localize.errors import TranscriptionError
+
+    failed = TranscriptionError("the audio sounds like 'en'", "pass --no-language-check")
+    with pytest.raises(TranscriptionError) as err:
+        choose_source("fused", asr=None, ocr=_ocr(CueTrack("zh-Hans"), none=True), asr_error=failed)
+    assert err.value is failed
+
+
+@pytest.mark.parametrize(
+    ("mode", "audio", "video", "asr", "ocr"),
+    [
+        ("fused", True, True, True, True),
+        ("fused", False, True, False, True),
+        ("asr", True, True, True, False),
+        ("ocr", True, True, False, True),
+        ("ocr", True, False, False, False),
+    ],
+)
+def test_source_stages_follow_the_mode_and_the_streams(
+    mode: str, audio: bool, video: bool, asr: bool, ocr: bool
+) -> None:
+    from pathlib import Path
+
+    from localize.media import AudioStream, MediaInfo, VideoStream
+    from localize.pipeline import SourceStages
+
+    info = MediaInfo(
+        Path("e.mp4"),
+        60_000,
+        "mp4",
+        (VideoStream(0, "h264", 720, 1280, 25.0),) if video else (),
+        (AudioStream(1, "aac", 44100, 2),) if audio else (),
+    )
+    stages = SourceStages.for_episode(mode, info)  # type: ignore[arg-type]
+    assert (stages.asr, stages.ocr) == (asr, ocr)
+    assert stages.tolerates_asr_failure() == ocr
+
+
+def test_stage_plan_lists_what_the_run_will_do() -> None:
+    from localize.pipeline import SourceStages, stage_plan
+    from localize.settings import EpisodeParams
+
+    params = EpisodeParams(video="e.mp4", series="s", dub=["en"], burn=["en"], review=False)
+    plan = stage_plan(params, ["en", "es"], SourceStages(asr=True, ocr=False), has_video=True)
+    assert plan == ["transcribe", "translate en", "translate es", "qc", "dub en", "pictures",
+                    "package"]  # fmt: skip
+    no_picture = stage_plan(params, ["en"], SourceStages(asr=True, ocr=False), has_video=False)
+    assert "pictures" not in no_picture
+
+
+def test_merge_flags_keeps_every_stage_s_flags_per_language() -> None:
+    from localize.pipeline import merge_flags
+    from localize.qc import Flag
+
+    a = Flag("source-conflict", "warning", "zh-Hans", 1, "m", 0.0, 0.0)
+    b = Flag("reading-speed", "warning", "en", 2, "m", 0.0, 0.0)
+    c = Flag("glossary", "error", "en", 3, "m", 0.0, 0.0)
+    merged = merge_flags({"zh-Hans": [a]}, {"en": [b]}, {"en": [c]})
+    assert merged == {"zh-Hans": [a], "en": [b, c]}

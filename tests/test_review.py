@@ -66,3 +66,16 @@ def test_the_review_form_has_no_default_decision() -> None:
     schema = ReviewInput.model_json_schema()
     assert "decision" in schema["required"]
     assert "default" not in schema["properties"]["decision"]
+
+
+def test_an_approved_episode_teaches_the_series_memory(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from localize.review import ReviewHistory, remember_approved
+    from localize.translate.memory import TranslationMemory
+
+    memory = TranslationMemory(tmp_path / "tm.sqlite")
+    en = CueTrack("en", (Cue(0, 1000, "Mr. Gu,\nhello.", source="顾总，您好"),))
+    history = ReviewHistory((make_record("approve", "Ana", "", 1, ()),))
+    remember_approved(memory, {"en": en}, history, episode="ep01")
+    hit = memory.lookup("顾总，您好", "en")
+    assert hit is not None
+    assert (hit.translation, hit.origin, hit.who) == ("Mr. Gu, hello.", "approved", "Ana")

@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from localize import progress
-from localize.domain import Cue, CueTrack
+from localize.domain import Cue, CueTrack, format_clock
 from localize.dub.synth import (
     DubError,
     SynthesisError,
@@ -357,8 +357,8 @@ def fit_track(
         voice = voice_for(voices, cue.speaker)
         if voice is None:
             raise DubError(
-                f"cue {index} ({_clock(cue.start_ms)}, {text!r}): no voice for speaker "
-                f"{cue.speaker!r} and no series default",
+                f"cue {index} ({format_clock(cue.start_ms, hours=True)}, {text!r}): no voice for "
+                f"speaker {cue.speaker!r} and no series default",
                 "assign voices with assign_voices(glossary, language, synthesizer=...), "
                 "which also sets the default",
             )
@@ -369,8 +369,8 @@ def fit_track(
         bounds = _speech_bounds(samples, options.trim_db)
         if bounds is None:
             raise SynthesisError(
-                f"cue {index} ({_clock(cue.start_ms)}): {synthesizer.name} produced only "
-                f"silence for {text!r} with voice {voice.voice!r}",
+                f"cue {index} ({format_clock(cue.start_ms, hours=True)}): {synthesizer.name} "
+                f"produced only silence for {text!r} with voice {voice.voice!r}",
                 "check that the voice speaks this language; try another voice or backend",
                 cue_index=index,
                 text=text,
@@ -396,7 +396,7 @@ def fit_track(
             log.warning(
                 "cue %d (%s) runs %d ms past its slot even at %.2fx: %r",
                 index,
-                _clock(cue.start_ms),
+                format_clock(cue.start_ms, hours=True),
                 overrun,
                 plan.stretch,
                 text,
@@ -439,7 +439,7 @@ def _synthesize(
     synthesizer: Synthesizer, text: str, voice: VoiceRef, raw: Path, index: int, cue: Cue
 ) -> SynthResult:
     """Run the synthesizer; any failure becomes a SynthesisError naming the cue."""
-    where = f"cue {index} ({_clock(cue.start_ms)}, {text!r})"
+    where = f"cue {index} ({format_clock(cue.start_ms, hours=True)}, {text!r})"
     try:
         return synthesizer.synthesize(text, voice, raw)
     except SynthesisError as exc:
@@ -462,7 +462,3 @@ def _synthesize(
             text=text,
             voice=voice.voice,
         ) from exc
-
-
-def _clock(ms: int) -> str:
-    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"

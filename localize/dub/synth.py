@@ -58,6 +58,7 @@ __all__ = [
     "create_synthesizer",
     "register_synthesizer",
     "speaker_key",
+    "synthesizer_for",
     "voice_for",
 ]
 
@@ -174,6 +175,14 @@ def create_synthesizer(backend: str = DEFAULT_SYNTHESIZER, **kwargs: Any) -> Syn
     """Build a synthesizer by backend name (see :data:`SYNTHESIZERS`)."""
     synthesizer: Synthesizer = build_backend(SYNTHESIZERS, backend, "speech synthesis", **kwargs)
     return synthesizer
+
+
+def synthesizer_for(language: str, choice: str = "auto") -> str:
+    """The backend that dubs ``language``: ``choice``, unless it is "auto" - then piper
+    where a packaged voice exists (English), espeak-ng elsewhere."""
+    if choice != "auto":
+        return choice
+    return "piper" if language == "en" else "espeak"
 
 
 # ------------------------------------------------------------------------------ helpers

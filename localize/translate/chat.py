@@ -17,27 +17,12 @@ from typing import Any, TypeVar
 
 from localize import progress
 from localize.errors import TranslationError
+from localize.languages import prompt_name
 from localize.translate.base import TranslationContext
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-#: display names for prompts; codes we do not know are passed through as they are
-LANGUAGE_NAMES = {
-    "zh-Hans": "Simplified Chinese",
-    "zh-Hant": "Traditional Chinese",
-    "en": "English",
-    "es": "Spanish",
-    "pt-BR": "Brazilian Portuguese",
-    "id": "Indonesian",
-    "vi": "Vietnamese",
-    "th": "Thai",
-    "ja": "Japanese",
-    "ko": "Korean",
-    "fr": "French",
-    "de": "German",
-}
 
 _NUMBERED = re.compile(r"^\s*(\d{1,3})\s*[.:)、．：）]\s*(.*?)\s*$")
 
@@ -63,7 +48,8 @@ class LLMOptions:
 
 
 def language_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code, code)
+    """How prompts name ``code`` (from :mod:`localize.languages`); unknown codes as is."""
+    return prompt_name(code)
 
 
 def build_system_prompt(source: str, target: str, context: TranslationContext) -> str:

@@ -14,7 +14,6 @@ from localize.errors import ModelError
 from localize.models import ModelStore
 from localize.numerics import DEFAULT_COMPUTE_THREADS, Numerics, ct2_numerics
 from localize.translate.chat import (
-    LANGUAGE_NAMES,
     ChatEngine,
     LLMOptions,
     balanced_split,
@@ -27,7 +26,6 @@ from localize.translate.chat import (
 
 __all__ = [
     "DEFAULT_MT_MODEL",
-    "LANGUAGE_NAMES",
     "LLMOptions",
     "LLMTranslator",
     "balanced_split",

@@ -5,7 +5,8 @@ the language tokens and decoding. They differ only in the runtime:
 
 * :class:`CT2Seq2SeqTranslator` — the fast path. Runs a CTranslate2 model; a transformers
   checkpoint is converted once (int8 by default) into a cache keyed by the checkpoint's
-  content hash, so the next run starts immediately.
+  content hash, so the next run starts immediately (model preparation:
+  :mod:`localize.seq2seq_convert`).
 * :class:`TransformersSeq2SeqTranslator` — the reference path (``AutoModelForSeq2SeqLM`` +
   ``generate``). Slower; it exists to check the fast path against (greedy outputs of both
   must be identical for the same checkpoint) and for checkpoints CTranslate2 cannot convert.
@@ -21,32 +22,36 @@ nllb      ``zho_Hans`` token (tokenizer)  ``spa_Latn`` as the first decoder toke
 m2m100    ``__zh__`` token (tokenizer)    ``__es__`` as the first decoder token
 ========  ==============================  =================================================
 
-Our language codes are BCP-47-ish (``zh-Hans``, ``en``, ``pt-BR``); :data:`LANGUAGE_CODES` is
-the one table that maps them to each family's names. A model's own codes (``fra_Latn`` for
-NLLB) are accepted as they are, for languages the table does not list.
+Our language codes are BCP-47-ish (``zh-Hans``, ``en``, ``pt-BR``); :data:`LANGUAGE_CODES`,
+read from the one language table (:mod:`localize.languages`), maps them to each family's
+names. A model's own codes (``fra_Latn`` for NLLB) are accepted as they are, for languages
+the table does not list.
 
 torch, transformers and ctranslate2 are imported inside the functions that need them.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
-import json
 import logging
-import os
 import re
-import shutil
-import tempfile
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from localize.errors import ModelError, TranslationError
+from localize.languages import ALIASES, LANGUAGES
 from localize.models import ModelStore
 from localize.numerics import DEFAULT_COMPUTE_THREADS, Numerics, check_threads, ct2_numerics
+from localize.seq2seq_convert import (
+    FAMILIES,
+    Family,
+    convert_checkpoint,
+    detect_family,
+    is_ct2_model,
+    max_positions,
+    quiet_marian_tokenizer,
+)
 from localize.translate.base import TranslationContext
 
 __all__ = [
@@ -64,76 +69,18 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Family = Literal["marian", "nllb", "m2m100"]
-FAMILIES: Final[tuple[Family, ...]] = ("marian", "nllb", "m2m100")
 
-#: our language code -> each family's names for it, preferred first. Marian names are what
-#: goes between ``>>`` and ``<<`` in multi-target models, plus the short codes that
-#: single-pair models record as ``source_lang``/``target_lang`` (opus-mt-zh-en: "zh", "en").
-#: M2M100 has a single Chinese code: asked for zh-Hant it writes whatever script it learnt,
-#: so Traditional output needs a conversion (OpenCC) afterwards.
+#: our language code -> each family's names for it, preferred first (from the one language
+#: table, :mod:`localize.languages`, which explains the names)
 LANGUAGE_CODES: Final[dict[str, dict[Family, tuple[str, ...]]]] = {
-    "zh-Hans": {
-        "marian": ("cmn_Hans", "zho_Hans", "zh", "zho", "cmn"),
-        "nllb": ("zho_Hans",),
-        "m2m100": ("zh",),
-    },
-    "zh-Hant": {
-        "marian": ("cmn_Hant", "zho_Hant", "zh", "zho", "cmn"),
-        "nllb": ("zho_Hant",),
-        "m2m100": ("zh",),
-    },
-    "en": {"marian": ("eng", "en"), "nllb": ("eng_Latn",), "m2m100": ("en",)},
-    "es": {"marian": ("spa", "es"), "nllb": ("spa_Latn",), "m2m100": ("es",)},
-    "pt-BR": {
-        "marian": ("pt_br", "pt_BR", "por", "pt"),
-        "nllb": ("por_Latn",),
-        "m2m100": ("pt",),
-    },
-    "id": {"marian": ("ind", "id"), "nllb": ("ind_Latn",), "m2m100": ("id",)},
-    "vi": {"marian": ("vie", "vi"), "nllb": ("vie_Latn",), "m2m100": ("vi",)},
-    "th": {"marian": ("tha", "th"), "nllb": ("tha_Thai",), "m2m100": ("th",)},
-    "ja": {"marian": ("jpn", "ja"), "nllb": ("jpn_Jpan",), "m2m100": ("ja",)},
-    "ko": {"marian": ("kor", "ko"), "nllb": ("kor_Hang",), "m2m100": ("ko",)},
+    lang.code: {"marian": lang.marian, "nllb": lang.nllb, "m2m100": lang.m2m100}
+    for lang in LANGUAGES
+    if lang.nllb
 }
 
-#: other spellings of the table's languages (after the exact code and its shorter prefixes)
-_ALIASES: Final[dict[str, str]] = {
-    "zh": "zh-Hans",
-    "zh-CN": "zh-Hans",
-    "zh-SG": "zh-Hans",
-    "zh-TW": "zh-Hant",
-    "zh-HK": "zh-Hant",
-    "zh-MO": "zh-Hant",
-    "pt": "pt-BR",
-}
-
-#: written into every converted folder: what it came from, and the family for the tokenizer
-CONVERSION_RECORD: Final = "localize-seq2seq.json"
-
-#: tokenizer files copied next to a converted model, so the folder is complete on its own
-_TOKENIZER_FILES: Final = (
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "added_tokens.json",
-    "tokenizer.json",
-    "vocab.json",
-    "target_vocab.json",
-    "source.spm",
-    "target.spm",
-    "sentencepiece.bpe.model",
-    "spm.model",
-)
-_CT2_VOCABULARIES: Final = (
-    "shared_vocabulary.json",
-    "shared_vocabulary.txt",
-    "source_vocabulary.json",
-    "source_vocabulary.txt",
-)
 _NLLB_CODE = re.compile(r"[a-z]{3}_[A-Z][a-z]{3}")  # all three: fullmatch
 _M2M100_TOKEN = re.compile(r"__([a-z]{2,3}(?:_[A-Za-z]+)?)__")
 _MARIAN_TOKEN = re.compile(r">>(.+)<<")
-_HASH_BLOCK = 1 << 20
 
 
 # --------------------------------------------------------------------------- languages
@@ -149,8 +96,8 @@ def _table_language(code: str) -> str | None:
         candidate = "-".join(parts[:end])
         if candidate in LANGUAGE_CODES:
             return candidate
-        if candidate in _ALIASES:
-            return _ALIASES[candidate]
+        if candidate in ALIASES:
+            return ALIASES[candidate]
     return None
 
 
@@ -267,84 +214,6 @@ def model_language(
     )
 
 
-# ------------------------------------------------------------------------------ families
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _max_positions(folder: Path) -> int | None:
-    """The model's position table size (from a checkpoint, or our conversion record).
-
-    Neither runtime can go past it (CTranslate2 raises, transformers indexes out of range),
-    so source and output lengths are capped to it.
-    """
-    for name, key in (
-        (CONVERSION_RECORD, "max_positions"),
-        ("config.json", "max_position_embeddings"),
-    ):
-        value = _read_json(folder / name).get(key)
-        if isinstance(value, int) and value > 1:
-            return value
-    return None
-
-
-def _is_ct2_model(folder: Path) -> bool:
-    return (folder / "model.bin").is_file() and any(
-        (folder / name).is_file() for name in _CT2_VOCABULARIES
-    )
-
-
-def _mentions_nllb_codes(folder: Path) -> bool:
-    """NLLB is M2M100 underneath; only its tokenizer's ``eng_Latn``-style tokens tell."""
-    for name in ("tokenizer_config.json", "special_tokens_map.json", "tokenizer.json"):
-        path = folder / name
-        if path.is_file():
-            with path.open(encoding="utf-8", errors="replace") as fh:
-                if '"eng_Latn"' in fh.read():
-                    return True
-    return False
-
-
-def detect_family(folder: Path) -> Family:
-    """The model family of a transformers checkpoint or a CTranslate2 folder.
-
-    Checkpoints: ``model_type`` in config.json (``marian``; ``m2m_100`` is NLLB when its
-    tokenizer is an NllbTokenizer or has NLLB language tokens). CTranslate2 folders: the
-    conversion record localize writes, else the copied tokenizer_config.json.
-    """
-    record = _read_json(folder / CONVERSION_RECORD)
-    if record.get("family") in FAMILIES:
-        family: Family = record["family"]
-        return family
-    config = _read_json(folder / "config.json")
-    tokenizer_class = str(
-        _read_json(folder / "tokenizer_config.json").get("tokenizer_class")
-        or config.get("tokenizer_class")
-        or ""
-    )
-    model_type = config.get("model_type")
-    if model_type == "marian" or tokenizer_class.startswith("Marian"):
-        return "marian"
-    if tokenizer_class.startswith("Nllb"):
-        return "nllb"
-    if model_type == "m2m_100" or tokenizer_class.startswith("M2M100"):
-        return "nllb" if _mentions_nllb_codes(folder) else "m2m100"
-    what = f"model_type {model_type!r}" if model_type else "no model_type or tokenizer class"
-    raise ModelError(
-        f"{folder} is not a supported seq2seq translation model ({what})",
-        "use a Marian (opus-mt-*), NLLB-200 or M2M100 checkpoint, or a CTranslate2 conversion "
-        "of one that includes its tokenizer files (ct2-transformers-converter --copy_files "
-        "tokenizer_config.json ...); for instruction LLMs use the 'llm' backend",
-        model=str(folder),
-    )
-
-
 # -------------------------------------------------------------------------------- glue
 
 
@@ -389,7 +258,7 @@ class Seq2SeqGlue:
         from transformers import AutoTokenizer
 
         try:
-            with _no_sacremoses_warning():
+            with quiet_marian_tokenizer():
                 tokenizer = AutoTokenizer.from_pretrained(str(folder))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(
@@ -471,16 +340,6 @@ class Seq2SeqGlue:
         return self.decode(self.tokenizer.convert_tokens_to_ids(list(tokens)))
 
 
-@contextlib.contextmanager
-def _no_sacremoses_warning() -> Iterator[None]:
-    """MarianTokenizer asks for sacremoses, which only its normaliser (unused here) needs."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*sacremoses.*")
-        yield
-
-
 def _clean(line: str) -> str:
     """One line of text: subtitle line breaks and runs of spaces become single spaces."""
     return " ".join(line.split())
@@ -507,172 +366,6 @@ def _translate_nonempty(
     for i, text in zip(todo, translated, strict=True):
         outputs[i] = text
     return outputs
-
-
-# ---------------------------------------------------------------------------- converting
-
-
-def _checkpoint_files(folder: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
-
-
-def checkpoint_hash(folder: Path, *, memo_dir: Path | None = None) -> str:
-    """sha256 over the relative paths and contents of every file in a checkpoint folder.
-
-    Hashing a multi-GB checkpoint takes seconds, so the result is remembered in ``memo_dir``
-    against the files' sizes and modification times and recomputed only when they change.
-    """
-    files = _checkpoint_files(folder)
-    signature = [
-        [str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns] for p in files
-    ]
-    memo = None
-    if memo_dir is not None:
-        memo = memo_dir / (hashlib.sha1(str(folder.resolve()).encode()).hexdigest() + ".json")
-        known = _read_json(memo)
-        if known.get("signature") == signature and isinstance(known.get("sha256"), str):
-            return str(known["sha256"])
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        with path.open("rb") as fh:
-            while block := fh.read(_HASH_BLOCK):
-                digest.update(block)
-        digest.update(b"\0")
-    result = digest.hexdigest()
-    if memo is not None:
-        _write_json_atomic(memo, {"signature": signature, "sha256": result})
-    return result
-
-
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive file lock, so two processes never convert the same model at once."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _slug(ref: str) -> str:
-    name = Path(ref.rstrip("/")).name or "model"
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name)[:60]
-
-
-def convert_checkpoint(
-    checkpoint: Path,
-    cache_dir: Path,
-    *,
-    quantization: str = "int8",
-    family: Family | None = None,
-    name: str = "",
-) -> tuple[Path, bool]:
-    """Convert a transformers checkpoint to CTranslate2 once; return (folder, converted now).
-
-    The folder is ``cache_dir/<name>-<content hash>-<quantization>``, so a changed checkpoint
-    gets a new conversion and an unchanged one is reused. The conversion is written to a
-    temporary folder and renamed into place under a file lock: a crash or a second process
-    never sees half a model. Needs torch (``pip install 'localize[torch]'``) while converting.
-    """
-    family = family or detect_family(checkpoint)
-    digest = checkpoint_hash(checkpoint, memo_dir=cache_dir / ".hashes")
-    key = f"{_slug(name or str(checkpoint))}-{digest[:16]}-{quantization}"
-    target = cache_dir / key
-    if (target / CONVERSION_RECORD).is_file():
-        return target, False
-    with _locked(cache_dir / f".{key}.lock"):
-        if (target / CONVERSION_RECORD).is_file():  # another process finished meanwhile
-            return target, False
-        work = Path(tempfile.mkdtemp(prefix=f".{key}.converting-", dir=cache_dir))
-        try:
-            staging = work / "model"
-            _run_converter(checkpoint, staging, quantization, family)
-            record = {
-                "family": family,
-                "source": name or str(checkpoint),
-                "checkpoint_sha256": digest,
-                "quantization": quantization,
-                "max_positions": _max_positions(checkpoint),
-            }
-            (staging / CONVERSION_RECORD).write_text(json.dumps(record, indent=2) + "\n")
-            if target.exists():  # a leftover without a record: an interrupted older layout
-                shutil.rmtree(target)
-            os.replace(staging, target)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    logger.info("converted %s to CTranslate2 (%s) in %s", checkpoint, quantization, target)
-    return target, True
-
-
-def _run_converter(checkpoint: Path, out: Path, quantization: str, family: Family) -> None:
-    import importlib.util
-
-    missing = [n for n in ("torch", "transformers") if importlib.util.find_spec(n) is None]
-    if missing:
-        raise ModelError(
-            f"converting {checkpoint} to CTranslate2 needs {' and '.join(missing)}",
-            "pip install 'localize[torch]' (CPU build: pip install torch --index-url "
-            "https://download.pytorch.org/whl/cpu), or pass an already converted "
-            "CTranslate2 folder",
-            model=str(checkpoint),
-        )
-    from ctranslate2.converters import TransformersConverter
-
-    class _Converter(TransformersConverter):  # type: ignore[misc]
-        # transformers 5 no longer lists M2M100's language tokens in get_vocab() or the
-        # special tokens, so CTranslate2's M2M100 loader would build a vocabulary ~100
-        # tokens short; hand it a view that includes them at their real ids.
-        def load_tokenizer(self, tokenizer_class: Any, path: str, **kwargs: Any) -> Any:
-            with _no_sacremoses_warning():
-                tokenizer = super().load_tokenizer(tokenizer_class, path, **kwargs)
-            return _FullVocabulary(tokenizer)
-
-    copy = [name for name in _TOKENIZER_FILES if (checkpoint / name).is_file()]
-    try:
-        converter = _Converter(str(checkpoint), copy_files=copy, low_cpu_mem_usage=True)
-        converter.convert(str(out), quantization=quantization, force=True)
-    except (ValueError, NotImplementedError, OSError, RuntimeError, KeyError) as exc:
-        raise ModelError(
-            f"CTranslate2 could not convert the {family} checkpoint {checkpoint}: {exc}",
-            "check that ctranslate2, transformers and torch are installed in compatible "
-            "versions (see pyproject.toml), or try backend 'transformers-seq2seq'",
-            model=str(checkpoint),
-        ) from exc
-
-
-class _FullVocabulary:
-    """A tokenizer proxy whose ``get_vocab()`` includes M2M100's language tokens."""
-
-    def __init__(self, tokenizer: Any) -> None:
-        self._tokenizer = tokenizer
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._tokenizer, name)
-
-    def get_vocab(self) -> dict[str, int]:
-        vocab = dict(self._tokenizer.get_vocab())
-        vocab.update(getattr(self._tokenizer, "lang_token_to_id", None) or {})
-        return vocab
 
 
 # ----------------------------------------------------------------------------- backends
@@ -713,7 +406,7 @@ class CT2Seq2SeqTranslator:
         folder = store.resolve(model)
         #: True if this construction ran the conversion (False: CT2 folder or cache hit)
         self.converted = False
-        if _is_ct2_model(folder):
+        if is_ct2_model(folder):
             self.model_dir = folder
             tokenizer_dir = store.resolve(tokenizer) if tokenizer else folder
             family = detect_family(folder if tokenizer is None else tokenizer_dir)
@@ -729,7 +422,7 @@ class CT2Seq2SeqTranslator:
             tokenizer_dir = store.resolve(tokenizer) if tokenizer else folder
         self.family: Family = family
         self.glue = Seq2SeqGlue.load(tokenizer_dir, family, model=model)
-        positions = _max_positions(self.model_dir) or _max_positions(tokenizer_dir)
+        positions = max_positions(self.model_dir) or max_positions(tokenizer_dir)
 
         self.numerics = self.plan_numerics(threads, device, compute_type)
         self.device, self.compute_type = self.numerics.device, self.numerics.compute_type
@@ -829,7 +522,7 @@ class TransformersSeq2SeqTranslator:
 
         store = store or ModelStore()
         folder = store.resolve(model)
-        if _is_ct2_model(folder):
+        if is_ct2_model(folder):
             raise ModelError(
                 f"{folder} is a CTranslate2 model, which transformers cannot load",
                 "use backend 'ct2-seq2seq' for it, or pass the original checkpoint",
@@ -852,7 +545,7 @@ class TransformersSeq2SeqTranslator:
         self.device = device
         self.beam_size = beam_size
         self.batch_size = batch_size
-        self._max_input_length = _max_positions(folder) or 1024
+        self._max_input_length = max_positions(folder) or 1024
         # decoding starts at position 0 with the start token, hence the - 1
         self.max_decoding_length = min(max_decoding_length, self._max_input_length - 1)
         self.model_id = (

@@ -279,3 +279,16 @@ def test_sample_glossary_with_piper(glossary_path: Path) -> None:
     assert voice_for(voices, "lin_wan") == VoiceRef(
         "en_US-joe-medium", "en", "female", requested="en_US-amy-medium"
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "choice", "backend"),
+    [("en", "auto", "piper"), ("es", "auto", "espeak"), ("en", "espeak", "espeak"),
+     ("es", "fake", "fake")],
+)  # fmt: skip
+def test_auto_picks_piper_for_english_and_espeak_elsewhere(
+    language: str, choice: str, backend: str
+) -> None:
+    from localize.dub.synth import synthesizer_for
+
+    assert synthesizer_for(language, choice) == backend

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from localize.models import sha256_file
+from localize.fsutil import sha256_file
 from localize.sample import SampleEpisode
 from localize.subtitles import read_subtitles
 from localize.translate.memory import TranslationMemory, series_memory_path

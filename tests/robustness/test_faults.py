@@ -16,7 +16,7 @@ import pytest
 from localize.cli import main
 from localize.domain import Cue, CueTrack
 from localize.errors import LocalizeError, ModelError
-from localize.models import sha256_file
+from localize.fsutil import sha256_file
 from localize.package import MANIFEST, PublishError, publish_episode
 from localize.tools import ToolTimeoutError, run_tool
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from localize.models import sha256_file
+from localize.fsutil import sha256_file
 from localize.package import MANIFEST
 from localize.sample import SampleEpisode
 from tests.robustness.conftest import ffmpeg

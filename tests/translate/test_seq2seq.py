@@ -15,17 +15,17 @@ from typing import Any
 
 import pytest
 
+from localize import seq2seq_convert
 from localize.errors import ModelError, TranslationError
 from localize.models import ModelStore
-from localize.translate import create_translator, seq2seq
+from localize.seq2seq_convert import CONVERSION_RECORD, checkpoint_hash
+from localize.translate import create_translator
 from localize.translate.seq2seq import (
-    CONVERSION_RECORD,
     LANGUAGE_CODES,
     CT2Seq2SeqTranslator,
     ModelLanguages,
     Seq2SeqGlue,
     TransformersSeq2SeqTranslator,
-    checkpoint_hash,
     detect_family,
     model_language,
 )
@@ -180,7 +180,7 @@ def test_ct2_converts_once_then_reuses_the_cache(
     def no_second_conversion(*args: object, **kwargs: object) -> None:
         raise AssertionError("converted again")
 
-    monkeypatch.setattr(seq2seq, "_run_converter", no_second_conversion)
+    monkeypatch.setattr(seq2seq_convert, "_run_converter", no_second_conversion)
     second = CT2Seq2SeqTranslator(str(marian_checkpoint), store=store)
     assert not second.converted
     assert second.model_dir == first.model_dir
