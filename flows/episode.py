@@ -283,9 +283,9 @@ class DubSummary:
 
 
 def _synthesizer_name(language: str, choice: str) -> str:
-    if choice != "auto":
-        return choice
-    return "piper" if language == "en" else "espeak"
+    from localize.dub.synth import default_synthesizer
+
+    return default_synthesizer(language, choice)
 
 
 @task(

@@ -773,8 +773,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tts",
         default="auto",
-        choices=["auto", "piper", "espeak", "fake"],
-        help="speech synthesis for --dub (auto: piper for English, else espeak-ng)",
+        choices=["auto", "kokoro", "piper", "espeak", "fake"],
+        help="speech synthesis for --dub (auto: Kokoro for en, es, pt-BR, else espeak-ng)",
     )
     p.add_argument("--music-stem", help="the producer's music-and-effects stem for the dub bed")
     _add_compute_threads(p)
