@@ -309,12 +309,13 @@ def dub_task(
     work_dir: str,
     code_version: str = __version__,
 ) -> DubSummary:
-    from localize.dub import assign_voices, create_synthesizer, dub_track, overrun_flags
+    from localize.dub import create_synthesizer, dub_track, overrun_flags
+    from localize.dub.cast import series_cast
 
     logger = get_run_logger()
     glossary = load_glossary(Path(glossary_path))
     synthesizer = create_synthesizer(_synthesizer_name(language, tts))
-    voices = assign_voices(glossary, language, synthesizer=synthesizer)
+    voices = series_cast(glossary, language, synthesizer).voices(glossary)
     result = dub_track(
         track,
         synthesizer=synthesizer,

@@ -318,6 +318,15 @@ class KokoroSynthesizer:
         )
         return tuple(found)
 
+    def all_voices(self) -> tuple[VoiceInfo, ...]:
+        """Every Kokoro voice: one of another language speaks the target language with
+        its phonemes (with an accent), so a cast short of voices can borrow it."""
+        from localize.models import KOKORO_VOICES
+
+        order = {v: i for i, v in enumerate(_KOKORO_BEST)}
+        every = [v for v in map(kokoro_voice_info, KOKORO_VOICES) if v is not None]
+        return tuple(sorted(every, key=lambda v: order.get(v.id, len(order))))
+
     def _load(self) -> Any:
         if self._engine is not None:
             return self._engine

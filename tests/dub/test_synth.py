@@ -277,5 +277,5 @@ def test_sample_glossary_with_piper(glossary_path: Path) -> None:
     # only joe is packaged: everyone gets him, and the wished-for voices are recorded
     assert {v.voice for v in voices.values()} == {"en_US-joe-medium"}
     assert voice_for(voices, "lin_wan") == VoiceRef(
-        "en_US-joe-medium", "en", "female", requested="en_US-amy-medium"
+        "en_US-joe-medium", "en", "female", requested="af_heart"
     )
