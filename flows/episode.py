@@ -310,12 +310,13 @@ def dub_task(
     code_version: str = __version__,
 ) -> DubSummary:
     from localize.dub import create_synthesizer, dub_track, overrun_flags
-    from localize.dub.cast import series_cast
+    from localize.dub.cast import dub_lines, series_cast
 
     logger = get_run_logger()
     glossary = load_glossary(Path(glossary_path))
     synthesizer = create_synthesizer(_synthesizer_name(language, tts))
-    voices = series_cast(glossary, language, synthesizer).voices(glossary)
+    cast = series_cast(glossary, language, synthesizer)
+    voices = cast.voices(glossary)
     result = dub_track(
         track,
         synthesizer=synthesizer,
@@ -336,10 +337,7 @@ def dub_task(
         result.true_peak_dbtp,
         result.bed_kind,
     )
-    lines = tuple(
-        DubLine(c.cue_index + 1, c.text, c.stretch, c.borrowed_ms, c.overrun_ms)
-        for c in result.clips
-    )
+    lines = dub_lines(result.clips, track, cast)
     return DubSummary(
         language,
         str(result.m4a),
@@ -522,6 +520,10 @@ def package_task(
                     "integrated_lufs": d.integrated_lufs,
                     "true_peak_dbtp": d.true_peak_dbtp,
                     "bed": d.bed,
+                    "lines": [
+                        {"cue": line.index, "speaker": line.speaker, "voice": line.voice}
+                        for line in d.lines
+                    ],
                 }
                 for d in dubs or []
             ],

@@ -22,11 +22,13 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from localize.domain import CueTrack
+from localize.dub.fit import DubClip
 from localize.dub.synth import (
     DEFAULT_SPEAKER,
     DubError,
@@ -35,6 +37,7 @@ from localize.dub.synth import (
     VoiceRef,
     speaker_key,
 )
+from localize.report import DubLine
 
 if TYPE_CHECKING:
     from localize.glossary import Glossary, GlossaryEntry
@@ -118,6 +121,20 @@ class Cast:
             rows.append(f"  {m.name:20} {m.character:8} {m.gender:8} {m.voice:18} {notes}")
         rows.append(f"  {'(unknown speakers)':20} {'':8} {'':8} {self.narrator:18} narrator")
         return "\n".join(rows)
+
+
+def dub_lines(clips: Sequence[DubClip], track: CueTrack, cast: Cast) -> tuple[DubLine, ...]:
+    """The report's and manifest's view of a dub: per line, who speaks with which voice."""
+    lines = []
+    for clip in clips:
+        member = cast.member(track.cues[clip.cue_index].speaker)
+        lines.append(
+            DubLine(
+                clip.cue_index + 1, clip.text, clip.stretch, clip.borrowed_ms, clip.overrun_ms,
+                member.name if member else "", clip.voice,
+            )
+        )  # fmt: skip
+    return tuple(lines)
 
 
 def character_names(entry: GlossaryEntry) -> set[str]:

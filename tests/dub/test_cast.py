@@ -130,3 +130,36 @@ def test_cli_prints_the_cast_and_pins_a_voice(
     madam = next(line for line in out.splitlines() if "Madam Gu" in line)
     assert "bf_isabella" in madam and "pinned" in madam
     assert main(["cast", series, "--to", "en", "--pin", "Madam Gu"]) == 2
+
+
+def test_each_line_is_spoken_in_its_characters_voice_and_the_report_lists_them(
+    glossary_path: Path, tmp_path: Path
+) -> None:
+    from localize.domain import Cue, CueTrack
+    from localize.dub.cast import dub_lines
+    from localize.dub.fit import fit_track
+    from localize.qc import build_report
+    from localize.report import render_html
+
+    glossary = load_glossary(glossary_path)
+    tts = FakeSynthesizer()
+    cast = series_cast(glossary, "en", tts)
+    track = CueTrack(
+        "en",
+        (
+            Cue(0, 1500, "Sign it.", speaker="gu_yanshen"),
+            Cue(2000, 3500, "Fine.", speaker="林晚"),
+            Cue(4000, 5500, "Who is she?", speaker=None),  # unknown: the narrator
+            Cue(6000, 7500, "Again.", speaker="Gu Yanshen"),
+        ),
+    )
+    fitted = fit_track(track, synthesizer=tts, voices=cast.voices(glossary), out_dir=tmp_path)
+    lines = dub_lines(fitted.clips, track, cast)
+    gu, lin = cast.member("Gu Yanshen"), cast.member("Lin Wan")
+    assert gu is not None and lin is not None and gu.voice != lin.voice
+    assert [(line.speaker, line.voice) for line in lines] == [
+        ("Gu Yanshen", gu.voice), ("Lin Wan", lin.voice), ("", cast.narrator),
+        ("Gu Yanshen", gu.voice),
+    ]  # fmt: skip
+    page = render_html(build_report({"en": track}), title="t", dubs={"en": lines})
+    assert f"<tr><td>Gu Yanshen</td><td>{gu.voice}</td><td>2</td><td>1, 4</td></tr>" in page
