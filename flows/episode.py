@@ -311,12 +311,14 @@ def dub_task(
 ) -> DubSummary:
     from localize.dub import create_synthesizer, dub_track, overrun_flags
     from localize.dub.cast import dub_lines, series_cast
+    from localize.speakers import attribute_track
 
     logger = get_run_logger()
     glossary = load_glossary(Path(glossary_path))
     synthesizer = create_synthesizer(_synthesizer_name(language, tts))
     cast = series_cast(glossary, language, synthesizer)
-    voices = cast.voices(glossary)
+    track, anonymous = attribute_track(track, Path(video), glossary.series.id)
+    voices = cast.voices(glossary, anonymous, synthesizer)
     result = dub_track(
         track,
         synthesizer=synthesizer,

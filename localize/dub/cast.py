@@ -87,11 +87,27 @@ class Cast:
     members: tuple[CastMember, ...]
     narrator: str
 
-    def voices(self, glossary: Glossary) -> dict[str, VoiceRef]:
+    def voices(
+        self,
+        glossary: Glossary,
+        anonymous: Mapping[str, str] | None = None,
+        synthesizer: Synthesizer | None = None,
+    ) -> dict[str, VoiceRef]:
         """Speaker -> voice for :func:`~localize.dub.dub_track` (keys: every name of each
-        character, see :func:`character_names`; unknown speakers: the narrator)."""
+        character, see :func:`character_names`; unknown speakers: the narrator).
+
+        ``anonymous`` maps voices heard but not yet known (``?1`` -> "female") to their
+        gender: each gets a voice of the engine (``synthesizer``) that no character and
+        not the narrator has, for this episode only."""
         by_zh = {m.character: m for m in self.members}
         result = {DEFAULT_SPEAKER: VoiceRef(self.narrator, self.language)}
+        if anonymous and synthesizer is not None:
+            native, extra = _pool(synthesizer, self.language)
+            taken = Counter([self.narrator, *(m.voice for m in self.members)])
+            for who, gender in sorted(anonymous.items()):
+                voice = _choose(gender, native, extra, taken)
+                taken[voice] += 1
+                result[who] = VoiceRef(voice, self.language, gender)
         for entry in glossary.characters:
             member = by_zh.get(entry.zh)
             if member is None:
