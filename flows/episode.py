@@ -311,12 +311,13 @@ def dub_task(
 ) -> DubSummary:
     from localize.dub import create_synthesizer, dub_track, overrun_flags
     from localize.dub.cast import dub_lines, series_cast
-    from localize.speakers import attribute_track
+    from localize.speakers import attribute_track, learn_speakers
 
     logger = get_run_logger()
     glossary = load_glossary(Path(glossary_path))
     synthesizer = create_synthesizer(_synthesizer_name(language, tts))
     cast = series_cast(glossary, language, synthesizer)
+    learn_speakers(track, Path(video), glossary.series.id, canonical=cast.character_of)
     track, anonymous = attribute_track(track, Path(video), glossary.series.id)
     voices = cast.voices(glossary, anonymous, synthesizer)
     result = dub_track(

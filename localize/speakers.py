@@ -23,7 +23,7 @@ import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -403,11 +403,22 @@ def attribute_track(
 
 
 def learn_speakers(
-    track: CueTrack, audio: Path | Vector, series: str, *, embedder: DVectorEmbedder | None = None
+    track: CueTrack,
+    audio: Path | Vector,
+    series: str,
+    *,
+    embedder: DVectorEmbedder | None = None,
+    canonical: Callable[[str], str | None] | None = None,
 ) -> int:
     """Fold every cue whose speaker a reviewer confirmed (a character name, not ``?k``)
-    into the series' voice bank; returns how many lines were learnt."""
-    confirmed = [c for c in track.cues if c.speaker and not c.speaker.startswith("?")]
+    into the series' voice bank; returns how many lines were learnt. ``canonical`` maps
+    a name to the bank's key (the glossary's zh) or None to skip a name it does not know."""
+    name = canonical or (lambda who: who)
+    confirmed = [
+        replace(c, speaker=name(c.speaker))
+        for c in track.cues
+        if c.speaker and not c.speaker.startswith("?") and name(c.speaker)
+    ]
     if not confirmed:
         return 0
     if not isinstance(audio, np.ndarray):

@@ -66,3 +66,13 @@ def test_the_review_form_has_no_default_decision() -> None:
     schema = ReviewInput.model_json_schema()
     assert "decision" in schema["required"]
     assert "default" not in schema["properties"]["decision"]
+
+
+def test_a_reviewer_corrects_who_speaks_a_line() -> None:
+    tracks = {"en": CueTrack("en", (Cue(0, 900, "Hi."), Cue(1000, 1900, "Sign.", speaker="?2")))}
+    edits = parse_edits("2 | @Lin Wan", tracks)
+    out, changes = apply_edits(tracks, edits)
+    assert out["en"].cues[1].speaker == "Lin Wan" and out["en"].cues[1].text == "Sign."
+    assert [(c.index, c.before, c.after) for c in changes] == [(2, "@?2", "@Lin Wan")]
+    with pytest.raises(ReviewInputError, match="speaker's name after '@'"):
+        parse_edits("1 | @ ", tracks)

@@ -167,3 +167,29 @@ def test_a_three_episode_series_keeps_each_character(
         scores.append(_accuracy(named, truth_n))
     print(f"\nepisodes 2 and 3: {scores}")
     assert min(scores) >= 0.95
+
+
+class _ToneEmbedder(DVectorEmbedder):
+    """A stand-in whose 'voice' is the span's dominant frequency band."""
+
+    def embed(self, samples: np.ndarray) -> np.ndarray:
+        spectrum = np.abs(np.fft.rfft(samples, 256))[:64]
+        v = np.zeros(256, np.float32)
+        v[int(np.argmax(spectrum))] = 1.0
+        return v
+
+
+def test_a_reviewers_speaker_feeds_the_bank_and_names_that_voice_next_time() -> None:
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    low, high = 0.3 * np.sin(2 * np.pi * 300 * t), 0.3 * np.sin(2 * np.pi * 2000 * t)
+    audio = np.concatenate([low, high, low]).astype(np.float32)
+    cues = (Cue(0, 1000, "a", speaker="Lin Wan"), Cue(1000, 2000, "b", speaker="Passer-by"))
+    names = {"Lin Wan": "林晚"}
+    learnt = learn_speakers(
+        CueTrack("en", cues), audio, "s", embedder=_ToneEmbedder(), canonical=names.get
+    )
+    assert learnt == 1  # the name the cast does not know is not learnt
+    later = CueTrack("en", (Cue(0, 1000, "c"), Cue(1000, 2000, "d"), Cue(2000, 3000, "e")))
+    named, genders = attribute_track(later, audio, "s", embedder=_ToneEmbedder())
+    assert [c.speaker for c in named.cues] == ["林晚", "?2", "林晚"]
+    assert set(genders) == {named.cues[1].speaker}

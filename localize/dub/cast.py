@@ -127,6 +127,11 @@ class Cast:
                 return m
         return None
 
+    def character_of(self, speaker: str) -> str | None:
+        """The glossary zh of the character ``speaker`` names (the voice bank's key)."""
+        member = self.member(speaker)
+        return member.character if member else None
+
     def table(self) -> str:
         """The cast as a plain-text table (``localize cast``)."""
         rows = [f"{self.series} · {self.language} · {self.engine}"]
@@ -147,7 +152,7 @@ def dub_lines(clips: Sequence[DubClip], track: CueTrack, cast: Cast) -> tuple[Du
         lines.append(
             DubLine(
                 clip.cue_index + 1, clip.text, clip.stretch, clip.borrowed_ms, clip.overrun_ms,
-                member.name if member else "", clip.voice,
+                member.name if member else track.cues[clip.cue_index].speaker or "", clip.voice,
             )
         )  # fmt: skip
     return tuple(lines)

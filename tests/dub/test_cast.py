@@ -163,3 +163,15 @@ def test_each_line_is_spoken_in_its_characters_voice_and_the_report_lists_them(
     ]  # fmt: skip
     page = render_html(build_report({"en": track}), title="t", dubs={"en": lines})
     assert f"<tr><td>Gu Yanshen</td><td>{gu.voice}</td><td>2</td><td>1, 4</td></tr>" in page
+
+
+def test_voices_heard_but_not_known_get_their_own_voices_for_the_episode(
+    glossary_path: Path, kokoro: KokoroSynthesizer
+) -> None:
+    glossary = load_glossary(glossary_path)
+    cast = series_cast(glossary, "en", kokoro)
+    refs = cast.voices(glossary, {"?1": "female", "?2": "male"}, kokoro)
+    cast_voices = {m.voice for m in cast.members} | {cast.narrator}
+    assert refs["?1"].voice not in cast_voices and refs["?2"].voice not in cast_voices
+    assert kokoro_voice_info(refs["?1"].voice).gender == "female"  # type: ignore[union-attr]
+    assert kokoro_voice_info(refs["?2"].voice).gender == "male"  # type: ignore[union-attr]
