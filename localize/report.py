@@ -28,6 +28,25 @@ class DubLine:
     stretch: float
     borrowed_ms: int
     overrun_ms: int
+    #: the character speaking (the cast's name for them; "" when unknown: the narrator)
+    speaker: str = ""
+    voice: str = ""
+
+
+def _cast_rows(lines: Sequence[DubLine]) -> list[str]:
+    """One row per character of a dub: the voice and the lines it spoke."""
+    esc = html.escape
+    voices: dict[str, set[str]] = {}
+    indices: dict[str, list[int]] = {}
+    for line in lines:
+        who = line.speaker or "(unknown: narrator)"
+        voices.setdefault(who, set()).add(line.voice)
+        indices.setdefault(who, []).append(line.index)
+    return [
+        f"<tr><td>{esc(who)}</td><td>{esc(', '.join(sorted(voices[who])))}</td>"
+        f"<td>{len(found)}</td><td>{', '.join(map(str, found))}</td></tr>"
+        for who, found in indices.items()
+    ]
 
 
 def reading_speed_svg(track: CueTrack, flagged: set[int], *, duration_ms: int = 0) -> str:
@@ -143,15 +162,23 @@ def render_html(
                 )
             body.append("</table>")
     for dub_lang, lines in (dubs or {}).items():
+        body.append(f"<h2>{esc(dub_lang)} dub: who speaks, with which voice</h2>")
+        body.append(
+            '<table class="cast"><tr><th>character</th><th>voice</th><th>lines</th>'
+            "<th>cues</th></tr>"
+        )
+        body += _cast_rows(lines)
+        body.append("</table>")
         body.append(f"<h2>{esc(dub_lang)} dub: how each line was fitted</h2>")
         body.append(
-            "<table><tr><th>#</th><th>stretch</th><th>borrowed ms</th>"
-            "<th>overrun ms</th><th>text</th></tr>"
+            "<table><tr><th>#</th><th>speaker</th><th>voice</th><th>stretch</th>"
+            "<th>borrowed ms</th><th>overrun ms</th><th>text</th></tr>"
         )
         for line in lines:
             cls = ' class="error"' if line.overrun_ms else ""
             body.append(
-                f"<tr{cls}><td>{line.index}</td><td>{line.stretch:.2f}x</td>"
+                f"<tr{cls}><td>{line.index}</td><td>{esc(line.speaker)}</td>"
+                f"<td>{esc(line.voice)}</td><td>{line.stretch:.2f}x</td>"
                 f"<td>{line.borrowed_ms}</td><td>{line.overrun_ms}</td><td>{esc(line.text)}</td></tr>"
             )
         body.append("</table>")

@@ -73,6 +73,9 @@ class ReviewHistory:
 def parse_edits(text: str, tracks: Mapping[str, CueTrack]) -> dict[str, dict[int, str]]:
     """Parse ``INDEX | text`` lines into ``{language: {index: new text}}``.
 
+    ``INDEX | @Name`` corrects who speaks the cue instead (kept as ``@Name``; the dub
+    gives the line that character's voice and the series voice bank learns it).
+
     ``tracks`` are the target-language drafts (the first one is the default language).
     Raises ReviewInputError listing every bad line (unknown index or language, empty
     text, malformed line, the same cue edited twice).
@@ -101,6 +104,8 @@ def parse_edits(text: str, tracks: Mapping[str, CueTrack]) -> dict[str, dict[int
             problems.append(
                 f"line {number}: there is no cue {index} (cues are 1..{len(tracks[lang].cues)})"
             )
+        elif new.startswith("@") and not new[1:].strip():
+            problems.append(f"line {number}: write the speaker's name after '@' (cue {index})")
         elif not new:
             problems.append(
                 f"line {number}: the new text for cue {index} is empty; write the text, "
@@ -129,6 +134,13 @@ def apply_edits(
     for lang, by_index in edits.items():
         cues = list(out[lang].cues)
         for index, text in sorted(by_index.items()):
+            if text.startswith("@"):  # who speaks, not what is said
+                speaker = text[1:].strip()
+                old = cues[index - 1].speaker or ""
+                if old != speaker:
+                    cues[index - 1] = replace(cues[index - 1], speaker=speaker)
+                    changes.append(Edit(lang, index, f"@{old}", f"@{speaker}"))
+                continue
             before = cues[index - 1].text
             if before != text:
                 cues[index - 1] = replace(cues[index - 1], text=text)

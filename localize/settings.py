@@ -25,7 +25,7 @@ from localize.numerics import DEFAULT_COMPUTE_THREADS
 
 MTBackend = Literal["llm", "openai", "ct2-seq2seq", "transformers-seq2seq", "fake"]
 #: "auto": piper where a packaged voice exists (English), espeak-ng elsewhere
-TTSBackend = Literal["auto", "piper", "espeak", "fake"]
+TTSBackend = Literal["auto", "kokoro", "piper", "espeak", "fake"]
 #: how the burned-in Chinese captions are removed for the clean master ("none": no master)
 CleanMethod = Literal["none", "inpaint", "blur", "box"]
 #: what an unattended run does with an episode whose QC has errors (localize.gate)

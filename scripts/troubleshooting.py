@@ -89,6 +89,14 @@ GUIDANCE: dict[str, str] = {
     "the setting to change.",
     "SynthesisError": "The speech synthesizer failed on the cue named. Check the voice "
     "(glossary `voice` entries), that the synthesizer is installed, and the cue's text.",
+    "SpeakerError": "Finding who speaks each line needs the series' voice bank "
+    "(`LOCALIZE_DATA/series/<id>/voices.json`, per-character voice centroids learnt from "
+    "reviewed speakers). Delete a damaged bank or one copied from another series: reviewed "
+    "speakers fill it again.",
+    "CastError": "The series cast (each character's dubbing voice, kept in "
+    "`LOCALIZE_DATA/series/<id>/cast.json`) cannot be built as asked. `localize cast SERIES` "
+    "lists the engine's voices; fix the glossary `voice` or the `--pin`, or delete a cast "
+    "file copied from another series.",
     "OverrunError": "Some dubbed lines do not fit their slots even after stretching; "
     "shorten those lines (the message lists them) or allow overruns.",
     "ReviewInputError": "Nothing was changed: fix the correction lines listed "
@@ -118,6 +126,11 @@ GUIDANCE: dict[str, str] = {
 
 #: what to do about the command line's own messages and the parameter checks, by message
 OTHER_GUIDANCE: dict[str, str] = {
+    "error: --pin {pin}: write NAME=VOICE, e.g. 'Su Man=bf_emma'": "Give the character's "
+    "name (as in the glossary, or `narrator`), `=`, and a voice id `localize cast` lists; "
+    "quote it when the name has a space.",
+    "error: --pin needs exactly one language (--to LANG)": "A voice belongs to one "
+    "language: pin per language, e.g. `--to en --pin 'Su Man=bf_emma'`.",
     "warning: {old} is now {new}; the old name goes away in the next release": "An option "
     "was renamed so that each setting has one name in every command; the old name still "
     "works in this release. Update the script or command to the new name.",

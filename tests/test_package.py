@@ -298,6 +298,13 @@ def test_manifest_extra_records_qc_review_and_dubs() -> None:
         integrated_lufs: float = -16.0
         true_peak_dbtp: float = -2.0
         bed: str = "stem"
+        lines: tuple[Line, ...] = ()
+
+    @dataclass(frozen=True)
+    class Line:
+        index: int
+        speaker: str | None
+        voice: str
 
     en = CueTrack("en", (Cue(0, 2000, "Hello."),))
     report = build_report({"en": en}, {"en": load_style_profile("en")})
@@ -308,12 +315,14 @@ def test_manifest_extra_records_qc_review_and_dubs() -> None:
             make_record("approve", "Bo", "", 2, ()),
         )
     )
-    extra = manifest_extra(report, history, numerics={"threads": 2}, dubs=[Dub()])
+    dub = Dub(lines=(Line(1, "Lin Wan", "af_heart"),))
+    extra = manifest_extra(report, history, numerics={"threads": 2}, dubs=[dub])
     assert extra["qc"]["ok"] is report.ok and extra["qc_ok"] is report.ok
     assert extra["review"]["decision"] == "approve" and extra["review"]["reviewer"] == "Bo"
     assert (extra["review"]["rounds"], extra["review"]["edits"]) == (2, 1)
     assert extra["dubs"] == [
-        {"language": "en", "integrated_lufs": -16.0, "true_peak_dbtp": -2.0, "bed": "stem"}
-    ]
+        {"language": "en", "integrated_lufs": -16.0, "true_peak_dbtp": -2.0, "bed": "stem",
+         "lines": [{"cue": 1, "speaker": "Lin Wan", "voice": "af_heart"}]}
+    ]  # fmt: skip
     assert extra["localize_version"] == __version__ and extra["numerics"] == {"threads": 2}
     assert manifest_extra(report, None)["review"] is None

@@ -79,3 +79,13 @@ def test_an_approved_episode_teaches_the_series_memory(tmp_path) -> None:  # typ
     hit = memory.lookup("顾总，您好", "en")
     assert hit is not None
     assert (hit.translation, hit.origin, hit.who) == ("Mr. Gu, hello.", "approved", "Ana")
+
+
+def test_a_reviewer_corrects_who_speaks_a_line() -> None:
+    tracks = {"en": CueTrack("en", (Cue(0, 900, "Hi."), Cue(1000, 1900, "Sign.", speaker="?2")))}
+    edits = parse_edits("2 | @Lin Wan", tracks)
+    out, changes = apply_edits(tracks, edits)
+    assert out["en"].cues[1].speaker == "Lin Wan" and out["en"].cues[1].text == "Sign."
+    assert [(c.index, c.before, c.after) for c in changes] == [(2, "@?2", "@Lin Wan")]
+    with pytest.raises(ReviewInputError, match="speaker's name after '@'"):
+        parse_edits("1 | @ ", tracks)

@@ -4,7 +4,7 @@ One entry point, :func:`dub_track`::
 
     from localize.dub import DubOptions, assign_voices, create_synthesizer, dub_track
 
-    tts = create_synthesizer("piper")
+    tts = create_synthesizer("kokoro")
     voices = assign_voices(glossary, "en", synthesizer=tts)
     result = dub_track(track, synthesizer=tts, voices=voices, bed=None,
                        original_audio=episode_audio, duration_ms=info.duration_ms,
@@ -40,6 +40,7 @@ from localize.dub.synth import (
     DubError,
     EspeakSynthesizer,
     FakeSynthesizer,
+    KokoroSynthesizer,
     PiperSynthesizer,
     SynthesisError,
     Synthesizer,
@@ -65,6 +66,7 @@ __all__ = [
     "FakeSynthesizer",
     "FitOptions",
     "FitReport",
+    "KokoroSynthesizer",
     "MixOptions",
     "OverrunError",
     "PassthroughSeparator",

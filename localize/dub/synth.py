@@ -5,6 +5,7 @@ Backends are looked up by name in :data:`SYNTHESIZERS` (like the translators):
 ==========  ==================================================================  =========
 name        what                                                                quality
 ==========  ==================================================================  =========
+``kokoro``  Kokoro-82M (ONNX, packaged): 54 voices, en US/UK, es, pt-BR, zh, ja...  neural
 ``piper``   piper neural voices (ONNX); default voice en_US-joe-medium, packaged  neural
 ``espeak``  espeak-ng, every language it knows; robotic                         low
 ``coqui``   Coqui TTS (``pip install 'localize[coqui]'``), for users with weights neural
@@ -22,6 +23,7 @@ import importlib
 import logging
 import math
 import re
+import tempfile
 import time
 import wave
 from collections.abc import Callable, Mapping, Sequence
@@ -48,6 +50,7 @@ __all__ = [
     "DubError",
     "EspeakSynthesizer",
     "FakeSynthesizer",
+    "KokoroSynthesizer",
     "PiperSynthesizer",
     "SynthResult",
     "SynthesisError",
@@ -158,12 +161,24 @@ SynthesizerFactory = Callable[..., Synthesizer]
 
 #: backend name -> factory, or "module:attribute" imported on first use
 SYNTHESIZERS: dict[str, str | SynthesizerFactory] = {
+    "kokoro": "localize.dub.synth:KokoroSynthesizer",
     "piper": "localize.dub.synth:PiperSynthesizer",
     "espeak": "localize.dub.synth:EspeakSynthesizer",
     "coqui": "localize.dub.synth:CoquiSynthesizer",
     "fake": "localize.dub.synth:FakeSynthesizer",
 }
-DEFAULT_SYNTHESIZER = "piper"
+DEFAULT_SYNTHESIZER = "kokoro"
+#: languages Kokoro has voices for that ``tts = "auto"`` gives it (the others: espeak-ng)
+KOKORO_LANGUAGES = ("en", "es", "pt-br", "pt")
+
+
+def synthesizer_for(language: str, choice: str = "auto") -> str:
+    """The backend for dubbing into ``language``: ``choice`` unless it is "auto", which
+    means Kokoro where it has voices (en, es, pt-BR), else espeak-ng (every language)."""
+    if choice != "auto":
+        return choice
+    key = _lang_key(language)
+    return "kokoro" if key in KOKORO_LANGUAGES or key.startswith("en-") else "espeak"
 
 
 def register_synthesizer(name: str, factory: str | SynthesizerFactory) -> None:
@@ -175,14 +190,6 @@ def create_synthesizer(backend: str = DEFAULT_SYNTHESIZER, **kwargs: Any) -> Syn
     """Build a synthesizer by backend name (see :data:`SYNTHESIZERS`)."""
     synthesizer: Synthesizer = build_backend(SYNTHESIZERS, backend, "speech synthesis", **kwargs)
     return synthesizer
-
-
-def synthesizer_for(language: str, choice: str = "auto") -> str:
-    """The backend that dubs ``language``: ``choice``, unless it is "auto" - then piper
-    where a packaged voice exists (English), espeak-ng elsewhere."""
-    if choice != "auto":
-        return choice
-    return "piper" if language == "en" else "espeak"
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -232,6 +239,194 @@ def _result(path: Path, voice: str, started: float, what: str) -> SynthResult:
         voice=voice,
         elapsed_s=time.perf_counter() - started,
     )
+
+
+# ------------------------------------------------------------------------------- kokoro
+
+#: Kokoro voice-name prefix letter -> (language of the voice, espeak-ng code for its G2P)
+_KOKORO_LANGS = {
+    "a": ("en-US", "en-us"),
+    "b": ("en-GB", "en-gb"),
+    "e": ("es", "es"),
+    "f": ("fr", "fr-fr"),
+    "h": ("hi", "hi"),
+    "i": ("it", "it"),
+    "j": ("ja", "ja"),
+    "p": ("pt-BR", "pt-br"),
+    "z": ("zh", "cmn"),
+}
+#: the voice pack's own quality grades put these first (af_heart A, af_bella A-, ...);
+#: the others follow in pack order
+_KOKORO_BEST = (
+    "af_heart", "af_bella", "af_nicole", "bf_emma", "am_michael", "am_fenrir", "am_puck",
+    "bm_george", "bm_fable", "af_aoede", "af_kore", "af_sarah", "bf_isabella", "am_adam",
+)  # fmt: skip
+
+
+def kokoro_voice_info(voice_id: str) -> VoiceInfo | None:
+    """``af_heart`` -> en-US female; None for a name that is not a Kokoro voice."""
+    lang = _KOKORO_LANGS.get(voice_id[:1])
+    gender = {"f": "female", "m": "male"}.get(voice_id[1:2])
+    if lang is None or gender is None or voice_id[2:3] != "_":
+        return None
+    return VoiceInfo(voice_id, lang[0], gender, "neural")
+
+
+@dataclass
+class KokoroSynthesizer:
+    """Kokoro-82M (int8 ONNX on onnxruntime, 24 kHz) with the 54 voices of kokoro-js.
+
+    The model and voices are the packaged ``kokoro-82m`` (assembled from PyPI and npm,
+    sha256-pinned) or ``model_dir`` holding ``kokoro-v1.0.int8.onnx`` and ``voices.f32``.
+    A voice id is a Kokoro voice (``af_heart``, ``am_michael``, ``ef_dora``, ``pm_alex``);
+    the text is turned into phonemes by espeak-ng (bundled by ``espeakng-loader``) in the
+    target language. Loads once, on first use; ``threads`` is onnxruntime's intra-op count.
+    """
+
+    name: ClassVar[str] = "kokoro"
+    quality: ClassVar[str] = "neural"
+
+    store: ModelStore | None = None
+    model_dir: Path | None = None
+    threads: int = 2
+    speed: float = 1.0
+    _engine: Any = field(default=None, init=False, repr=False)
+    _styles: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    load_s: float = field(default=0.0, init=False)
+
+    def _folder(self) -> Path:
+        if self.model_dir is not None:
+            return Path(self.model_dir).expanduser()
+        if self.store is None:
+            from localize.models import ModelStore
+
+            self.store = ModelStore()
+        return self.store.resolve("kokoro-82m")
+
+    def voices(self, language: str) -> tuple[VoiceInfo, ...]:
+        from localize.models import KOKORO_VOICES
+
+        order = {v: i for i, v in enumerate(_KOKORO_BEST)}
+        infos = [kokoro_voice_info(v) for v in KOKORO_VOICES]
+        found = [v for v in infos if v is not None and _lang_matches(v.language, language)]
+        want = _lang_key(language)
+        found.sort(
+            key=lambda v: (
+                _lang_key(v.language) != want and "-" in want,
+                order.get(v.id, len(order)),
+            )
+        )
+        return tuple(found)
+
+    def all_voices(self) -> tuple[VoiceInfo, ...]:
+        """Every Kokoro voice: one of another language speaks the target language with
+        its phonemes (with an accent), so a cast short of voices can borrow it."""
+        from localize.models import KOKORO_VOICES
+
+        order = {v: i for i, v in enumerate(_KOKORO_BEST)}
+        every = [v for v in map(kokoro_voice_info, KOKORO_VOICES) if v is not None]
+        return tuple(sorted(every, key=lambda v: order.get(v.id, len(order))))
+
+    def _load(self) -> Any:
+        if self._engine is not None:
+            return self._engine
+        started = time.perf_counter()
+        folder = self._folder()
+        self._styles = load_kokoro_voices(folder / "voices.f32")
+        try:
+            import onnxruntime as ort
+            from kokoro_onnx import Kokoro
+        except ImportError as exc:
+            raise ModelError(
+                f"the kokoro backend needs the kokoro-onnx package ({exc})",
+                "pip install kokoro-onnx==0.6.1 (it pulls onnxruntime, phonemizer and "
+                "espeakng-loader, no torch)",
+                model="kokoro-82m",
+            ) from exc
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        try:
+            session = ort.InferenceSession(
+                str(folder / "kokoro-v1.0.int8.onnx"), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own types for a bad model
+            raise ModelError(
+                f"cannot load the Kokoro model from {folder}: {exc}",
+                "run: localize models fetch --force kokoro-82m",
+                model="kokoro-82m",
+            ) from exc
+        with tempfile.TemporaryDirectory() as tmp:
+            # kokoro-onnx wants a voices archive; styles are passed per call instead
+            np.savez(Path(tmp) / "none.npz")
+            self._engine = Kokoro.from_session(session, str(Path(tmp) / "none.npz"))
+        self.load_s = time.perf_counter() - started
+        return self._engine
+
+    def _style(self, voice_id: str) -> Any:
+        self._load()
+        if voice_id not in self._styles:
+            known = ", ".join(sorted(self._styles))
+            raise SynthesisError(
+                f"Kokoro has no voice {voice_id!r}",
+                f"Kokoro voices: {known}",
+                voice=voice_id,
+            )
+        return self._styles[voice_id]
+
+    def synthesize(self, text: str, voice: VoiceRef | str, out_wav: Path) -> SynthResult:
+        voice_id = _voice_id(voice) or "af_heart"
+        style = self._style(voice_id)
+        language = _kokoro_g2p_language(voice_id, voice)
+        started = time.perf_counter()
+        try:
+            audio, rate = self._engine.create(text, voice=style, speed=self.speed, lang=language)
+        except Exception as exc:  # phonemizer and onnxruntime raise many types
+            raise SynthesisError(
+                f"Kokoro failed to speak {text!r} with {voice_id} ({language}): {exc}",
+                "check the text for unusual characters; try the espeak backend to compare",
+                text=text,
+                voice=voice_id,
+            ) from exc
+        pcm = np.round(np.clip(np.asarray(audio, dtype=np.float64), -1, 1) * 32767).astype("<i2")
+        with wave.open(str(out_wav), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(int(rate))
+            wav.writeframes(pcm.tobytes())
+        return _result(out_wav, voice_id, started, f"Kokoro ({voice_id})")
+
+
+def _kokoro_g2p_language(voice_id: str, voice: VoiceRef | str) -> str:
+    """espeak-ng code for the phonemes: the target language of a VoiceRef, spoken with
+    the voice's own accent when the voice is of that language (en + bf_emma: en-gb)."""
+    own_language, own_code = _KOKORO_LANGS[voice_id[:1]]
+    if not isinstance(voice, VoiceRef) or _lang_matches(own_language, voice.language):
+        return own_code
+    key = _lang_key(voice.language)
+    for language, code in _KOKORO_LANGS.values():
+        if _lang_matches(language, key):
+            return code
+    return key
+
+
+def load_kokoro_voices(path: Path) -> dict[str, Any]:
+    """The style tables of ``voices.f32`` (the packaged concatenation), by voice name.
+
+    Raises ModelError when the file's size does not fit the pinned voice list."""
+    from localize.models import KOKORO_VOICE_BYTES, KOKORO_VOICES
+
+    expected = len(KOKORO_VOICES) * KOKORO_VOICE_BYTES
+    size = path.stat().st_size if path.is_file() else -1
+    if size != expected:
+        raise ModelError(
+            f"the Kokoro voices file {path} has {size} bytes, expected {expected}",
+            "run: localize models fetch --force kokoro-82m (then localize models verify "
+            "kokoro-82m)",
+            model="kokoro-82m",
+        )
+    table = np.fromfile(path, dtype="<f4").reshape(len(KOKORO_VOICES), 510, 1, 256)
+    return dict(zip(KOKORO_VOICES, table, strict=True))
 
 
 # -------------------------------------------------------------------------------- piper

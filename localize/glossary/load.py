@@ -84,7 +84,7 @@ _EXAMPLES: Final[dict[str, str]] = {
     "aliases": 'aliases = ["言深"]',
     "ignore_in": 'ignore_in = ["少奶奶"]',
     "notes": 'notes = "Why this rendering, and when it applies."',
-    "voice": 'voice = { en = "en_US-ryan-medium" }',
+    "voice": 'voice = { en = "am_michael" }',
     "refers_to": 'refers_to = "顾言深"',
     "case_sensitive": "case_sensitive = true",
 }

@@ -277,16 +277,16 @@ def test_sample_glossary_with_piper(glossary_path: Path) -> None:
     # only joe is packaged: everyone gets him, and the wished-for voices are recorded
     assert {v.voice for v in voices.values()} == {"en_US-joe-medium"}
     assert voice_for(voices, "lin_wan") == VoiceRef(
-        "en_US-joe-medium", "en", "female", requested="en_US-amy-medium"
+        "en_US-joe-medium", "en", "female", requested="af_heart"
     )
 
 
 @pytest.mark.parametrize(
     ("language", "choice", "backend"),
-    [("en", "auto", "piper"), ("es", "auto", "espeak"), ("en", "espeak", "espeak"),
-     ("es", "fake", "fake")],
+    [("en", "auto", "kokoro"), ("es", "auto", "kokoro"), ("pt-BR", "auto", "kokoro"),
+     ("id", "auto", "espeak"), ("en", "espeak", "espeak"), ("es", "fake", "fake")],
 )  # fmt: skip
-def test_auto_picks_piper_for_english_and_espeak_elsewhere(
+def test_auto_picks_kokoro_where_it_has_voices_and_espeak_elsewhere(
     language: str, choice: str, backend: str
 ) -> None:
     from localize.dub.synth import synthesizer_for

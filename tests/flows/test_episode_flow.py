@@ -99,6 +99,12 @@ def test_dubbed_run_publishes_a_mastered_track_and_reports_overruns(
     lufs, peak = measure_loudness(out / "episode.en.dub.m4a")
     assert abs(lufs - -16.0) <= 1.0 and peak <= -1.0 + 0.3
     assert manifest["dubs"][0]["bed"] == "stem"
+    lines = manifest["dubs"][0]["lines"]
+    assert len(lines) > 10 and all(line["voice"] for line in lines)  # speaker and voice per cue
+    # no bank yet: the five voices heard are told apart as ?1..?5 (cast names once known)
+    speakers = {line["speaker"] for line in lines}
+    cast = {"Lin Wan", "Gu Yanshen", "Su Man", "Secretary Chen", "Madam Gu"}
+    assert len(speakers) >= 4 and all(s in cast or s.startswith("?") for s in speakers)
     master = (out / "hls" / "master.m3u8").read_text()
     assert master.count("TYPE=AUDIO") == 2  # the original and the English dub
     report = (out / "report.html").read_text()
