@@ -91,7 +91,7 @@ def choose_source(
         )
     if mode == "ocr" or asr is None:
         return SourceChoice(ocr.track, "ocr", (), tuple(ocr.warnings))
-    result = fuse(ocr.track, asr[1], mode="fused")
+    result = fuse(ocr.track, asr[1], mode="fused", confidences=ocr.confidences or None)
     flags = tuple(
         Flag(
             "source-conflict",
