@@ -45,7 +45,12 @@ from localize.numerics import DEFAULT_COMPUTE_THREADS
 from localize.ocr import OcrResult
 from localize.package import ExtraWriter, Manifest, publish_episode, published_languages
 from localize.picture.episode import PictureFile
-from localize.pipeline import choose_source, choose_targets, transcribe_to_cues
+from localize.pipeline import (
+    choose_source,
+    choose_targets,
+    repair_episode_timing,
+    transcribe_to_cues,
+)
 from localize.pool import ModelPool
 from localize.qc import Flag, QCReport, build_report
 from localize.report import DubLine, render_html
@@ -58,6 +63,7 @@ from localize.review import (
 )
 from localize.segment import load_style_profile
 from localize.series import resolve_glossary_path
+from localize.timing import TimingRepair, describe_repairs
 from localize.translate.enforce import LineOutcome, translate_cues
 from localize.translate.memory import TranslationMemory, series_memory_path
 
@@ -246,6 +252,7 @@ def qc_task(
     media_duration_ms: int,
     outcomes: dict[str, list[LineOutcome]] | None = None,
     extra_flags: dict[str, list[Flag]] | None = None,
+    timing_repairs: tuple[TimingRepair, ...] = (),
 ) -> QCReport:
     glossary = load_glossary(Path(glossary_path))
     tracks = {source.language: source, **targets}
@@ -259,6 +266,7 @@ def qc_task(
         outcomes=outcomes,
         episode=episode,
         extra_flags=extra_flags,
+        timing_repairs=timing_repairs,
     )
 
 
@@ -500,6 +508,7 @@ def package_task(
                 "errors": report.error_count,
                 "warnings": report.warning_count,
                 "cues": report.cue_count,
+                "timing_repairs": len(report.timing_repairs),
             },
             "review": (
                 {
@@ -887,9 +896,31 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
     targets = {lang: track for lang, (track, _, _) in translated.items()}
     outcomes = {lang: out for lang, (_, out, _) in translated.items()}
     mt_usage = {lang: usage for lang, (_, _, usage) in translated.items() if usage}
+    timed = repair_episode_timing(
+        source,
+        targets,
+        outcomes,
+        source_flags,
+        media_duration_ms=info.duration_ms,
+        enabled=params.timing_repairs,
+    )  # fixes what the pipeline can fix safely; QC flags what remains
+    source, targets, outcomes, source_flags = (
+        timed.source,
+        timed.targets,
+        timed.outcomes,
+        timed.flags,
+    )
+    logger.info("%s before QC", describe_repairs(timed.repairs))
     with progress.stage("qc", job=job):
         report = qc_task(
-            episode, source, targets, str(glossary_path), info.duration_ms, outcomes, source_flags
+            episode,
+            source,
+            targets,
+            str(glossary_path),
+            info.duration_ms,
+            outcomes,
+            source_flags,
+            timed.repairs,
         )
     logger.info("QC: %d errors, %d warnings", report.error_count, report.warning_count)
 
@@ -906,6 +937,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
                 info.duration_ms,
                 outcomes,
                 source_flags,
+                timed.repairs,
             )
 
         with progress.stage("review", job=job):
@@ -950,7 +982,14 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
     if dubs:
         extra = {**source_flags, **{d.language: list(d.flags) for d in dubs}}
         report = qc_task(
-            episode, source, targets, str(glossary_path), info.duration_ms, outcomes, extra
+            episode,
+            source,
+            targets,
+            str(glossary_path),
+            info.duration_ms,
+            outcomes,
+            extra,
+            timed.repairs,
         )
     pictures: list[PictureFile] = []
     if info.has_video and (params.clean != "none" or params.burn):
@@ -971,7 +1010,14 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
             for lang, flags in picture_flags.items():
                 extra.setdefault(lang, []).extend(flags)
             report = qc_task(
-                episode, source, targets, str(glossary_path), info.duration_ms, outcomes, extra
+                episode,
+                source,
+                targets,
+                str(glossary_path),
+                info.duration_ms,
+                outcomes,
+                extra,
+                timed.repairs,
             )
     if must_hold(params.on_qc_errors, reviewed=history is not None, qc_errors=report.error_count):
         with progress.stage("package", job=job):

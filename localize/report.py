@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from localize.domain import CueTrack
 from localize.qc import QCReport
 from localize.segment import load_style_profile, reading_speed_cps
+from localize.timing import describe_repairs
 
 _WIDTH, _HEIGHT, _PAD = 900, 180, 30
 #: the reading-speed axis ends at this many times the language's limit
@@ -114,6 +115,12 @@ def render_html(
         f"{report.error_count} errors, {report.warning_count} warnings over "
         f"{report.cue_count} cues.</p>"
     )
+    if report.timing_repairs:
+        body.append(
+            f'<p class="repairs">{esc(describe_repairs(report.timing_repairs))} made before '
+            "QC: gaps, short cues and fragments the pipeline fixed itself (run with "
+            "--no-timing-repairs to leave them to QC).</p>"
+        )
     body.append(
         "<table><tr><th>language</th><th>cues</th><th>errors</th><th>warnings</th>"
         "<th>glossary adherence</th></tr>"

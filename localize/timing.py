@@ -28,12 +28,20 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, cast
 
 from localize.domain import Cue, CueTrack
 from localize.segment import StyleProfile, count_chars, load_style_profile, wrap_text
 
-__all__ = ["RepairKind", "RepairedTracks", "TimingRepair", "repair_track", "repair_tracks"]
+__all__ = [
+    "RepairKind",
+    "RepairedTracks",
+    "TimingRepair",
+    "describe_repairs",
+    "repair_from_dict",
+    "repair_track",
+    "repair_tracks",
+]
 
 RepairKind = Literal["gap", "chain", "duration", "merge"]
 
@@ -74,17 +82,41 @@ class RepairedTracks:
     source: CueTrack
     targets: dict[str, CueTrack]
     repairs: tuple[TimingRepair, ...]
+    #: the 1-based index each cue of the input source track has now (merges renumber)
+    new_index: tuple[int, ...] = ()
+
+    def renumber(self, index: int) -> int:
+        """Where cue ``index`` (1-based, before repairs) of any language is now."""
+        return self.new_index[index - 1] if 0 < index <= len(self.new_index) else index
 
     def summary(self) -> str:
         """``12 timing repairs (7 gap, 5 duration)``, or ``no timing repairs``."""
-        if not self.repairs:
-            return "no timing repairs"
-        kinds: dict[str, int] = {}
-        for r in self.repairs:
-            kinds[r.kind] = kinds.get(r.kind, 0) + 1
-        detail = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
-        plural = "s" if len(self.repairs) != 1 else ""
-        return f"{len(self.repairs)} timing repair{plural} ({detail})"
+        return describe_repairs(self.repairs)
+
+
+def describe_repairs(repairs: Sequence[TimingRepair]) -> str:
+    """``12 timing repairs (7 gap, 5 duration)``, or ``no timing repairs``."""
+    if not repairs:
+        return "no timing repairs"
+    kinds: dict[str, int] = {}
+    for r in repairs:
+        kinds[r.kind] = kinds.get(r.kind, 0) + 1
+    detail = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+    return f"{len(repairs)} timing repair{'s' if len(repairs) != 1 else ''} ({detail})"
+
+
+def repair_from_dict(data: Mapping[str, object]) -> TimingRepair:
+    """The inverse of :meth:`TimingRepair.as_dict` (reading a saved QC report)."""
+    before, after = data["before_ms"], data["after_ms"]
+    assert isinstance(before, list) and isinstance(after, list)
+    return TimingRepair(
+        str(data["language"]),
+        int(str(data["index"])),
+        cast(RepairKind, data["kind"]),
+        (int(before[0]), int(before[1])),
+        (int(after[0]), int(after[1])),
+        str(data["note"]),
+    )
 
 
 def repair_tracks(
@@ -100,7 +132,7 @@ def repair_tracks(
     With ``enabled`` False the tracks come back as they are, with no repairs.
     """
     if not enabled:
-        return RepairedTracks(source, dict(targets), ())
+        return RepairedTracks(source, dict(targets), (), tuple(range(1, len(source.cues) + 1)))
 
     def profile(lang: str) -> StyleProfile:
         return (profiles or {}).get(lang) or load_style_profile(lang)
@@ -116,7 +148,17 @@ def repair_tracks(
         tracks[lang] = fixed
         repairs += done
     repaired_source = tracks.pop(source.language)
-    return RepairedTracks(repaired_source, tracks, tuple(repairs))
+    return RepairedTracks(
+        repaired_source, tracks, tuple(repairs), _renumbering(len(source.cues), groups)
+    )
+
+
+def _renumbering(count: int, groups: Sequence[tuple[int, int]]) -> tuple[int, ...]:
+    joined = {last for _, last in groups}
+    out: list[int] = []
+    for i in range(count):
+        out.append(out[-1] if i in joined else (out[-1] + 1 if out else 1))
+    return tuple(out)
 
 
 def repair_track(
