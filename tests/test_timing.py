@@ -98,3 +98,52 @@ def test_repairs_can_be_turned_off() -> None:
     zh = CueTrack("zh-Hans", (Cue(1000, 3000, "你好"), Cue(3040, 5000, "再见")))
     off = repair_tracks(zh, {}, enabled=False)
     assert off.source == zh and off.repairs == () and off.summary() == "no timing repairs"
+
+
+def test_after_a_merge_flags_and_translation_notes_point_at_the_same_lines() -> None:
+    """Merging renumbers the cues: a source-conflict flag and a translation's pinyin note
+    on a later line must still land on that line, in every language."""
+    from localize.pipeline import repair_episode_timing
+    from localize.qc import Flag, QCReport
+    from localize.translate.enforce import LineOutcome
+
+    zh = CueTrack(
+        "zh-Hans",
+        (
+            Cue(1000, 3000, "契约是假的，"),
+            Cue(3080, 3400, "可我"),  # a fragment: joins cue 1
+            Cue(3480, 7000, "晚晚，从今天起"),
+        ),
+    )
+    en = CueTrack(
+        "en",
+        (
+            Cue(1000, 3000, "The contract is fake,", source="契约是假的，"),
+            Cue(3080, 3400, "but I", source="可我"),
+            Cue(3480, 7000, "Wan Wan, from today", source="晚晚，从今天起"),
+        ),
+    )
+    outcomes = [
+        LineOutcome(1, "契约是假的，", "The contract is fake,", "model"),
+        LineOutcome(2, "可我", "but I", "model"),
+        LineOutcome(3, "晚晚，从今天起", "Wan Wan, from today", "model", 3, ("pinyin",)),
+    ]
+    conflict = Flag("source-conflict", "warning", "zh-Hans", 3, "check the line")
+    timed = repair_episode_timing(
+        zh, {"en": en}, {"en": outcomes}, {"zh-Hans": [conflict]}, media_duration_ms=10_000
+    )
+    assert [c.text for c in timed.targets["en"].cues] == [
+        "The contract is fake, but I",
+        "Wan Wan, from today",
+    ]
+    assert [f.index for f in timed.flags["zh-Hans"]] == [2]
+    assert [(o.index, o.problems) for o in timed.outcomes["en"]] == [(1, ()), (2, ("pinyin",))]
+    assert timed.outcomes["en"][0].translation == "The contract is fake, but I"
+    report = build_report(
+        {"zh-Hans": timed.source, **timed.targets},
+        source=timed.source,
+        timing_repairs=timed.repairs,
+    )
+    again = QCReport.from_json(report.to_json())
+    assert again.timing_repairs == timed.repairs and again.to_json() == report.to_json()
+    assert "2 timing repairs" in report.to_markdown()
