@@ -185,7 +185,7 @@ def test_review_pause_resume_with_edits(
     assert review[-1]["reviewer"] == "ana" and review[-1]["decision"] == "approve"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["review"]["reviewer"] == "ana" and manifest["review"]["edits"] == 1
-    assert set(manifest["qc"]) == {"ok", "errors", "warnings", "cues"}
+    assert set(manifest["qc"]) == {"ok", "errors", "warnings", "cues", "timing_repairs"}
     assert review[-1]["edits"][0]["after"] == "Mr. Gu, Miss Lin is here."
     memory = TranslationMemory(series_memory_path("ceo-contract-bride"))
     zh = read_subtitles(out / "episode.zh-Hans.srt")
