@@ -10,6 +10,9 @@ a real problem:
   more than ``tolerance_ms`` away from the true caption (a pipeline timing error); or
 - the problem is **in the material**: the same check fires on the true caption (or its
   reference translation) timed as in the truth, so a person must decide anyway; or
+- the problem is **in the words**: a reading-speed or line check that still fires when
+  the cue's own text is shown for the true caption's time (a translation too long to
+  read is a translator's problem, not a timing artefact); or
 - for the checks about a translation's words (untranslated, source-script, glossary,
   translation-retry, empty): the cue's text is not the reference translation. With a real
   model any rewording counts, so these are only judged strictly with the reference
@@ -31,6 +34,8 @@ from localize.segment import StyleProfile, load_style_profile
 
 __all__ = ["FlagJudgement", "LanguageJudgement", "TruthLine", "judge_report"]
 
+#: checks that depend on the cue's text as much as on its timing
+TEXT_LAYOUT_CODES = frozenset({"reading-speed", "line-length", "line-count"})
 #: flags about a translation's words rather than its timing or layout
 CONTENT_CODES = frozenset(
     {"untranslated", "source-script", "glossary", "translation-retry", "empty"}
@@ -205,6 +210,11 @@ def _is_real(
     assert n is not None  # a cue with no truth under it is wrong, handled above
     if code in in_truth.get(n, set()):
         return True
+    if code in TEXT_LAYOUT_CODES:
+        line = truth[n]
+        retimed = CueTrack(language, (Cue(line.start_ms, line.end_ms, cue.text),))
+        profile = load_style_profile(language)
+        return any(f.code == code for f in check_track(retimed, profile))
     if code in CONTENT_CODES and language != source_language:
         reference = truth[n].translations.get(language)
         return reference is None or normalise_for_cer(reference) != normalise_for_cer(cue.text)

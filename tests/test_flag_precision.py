@@ -34,12 +34,14 @@ def test_flags_on_right_cues_are_false_alarms_and_on_wrong_ones_real() -> None:
 
 
 def test_a_translation_equal_to_the_reference_has_no_real_content_problem() -> None:
-    zh = CueTrack("zh-Hans", tuple(Cue(t.start_ms, t.end_ms, t.zh) for t in TRUTH[:2]))
+    zh = CueTrack("zh-Hans", tuple(Cue(t.start_ms, t.end_ms, t.zh) for t in TRUTH))
     en = CueTrack(
         "en",
         (
             Cue(1000, 3000, "Hello, Mr. Gu.", source="顾总，您好"),
             Cue(4000, 6000, "这份合同我签了", source="这份合同我签了"),  # left in Chinese
+            # a right line worded far too long for its two seconds: the translator's job
+            Cue(7000, 7400, "Fine, fine, I will do it, whatever you say.", source="好"),
         ),
     )
     wrong = Flag("glossary", "error", "en", 1, "Mr. Gu missing")  # a rule misfiring
@@ -47,3 +49,4 @@ def test_a_translation_equal_to_the_reference_has_no_real_content_problem() -> N
     judged = judge_report(report, TRUTH).language("en")
     assert [(i, c) for i, c, _ in judged.false_alarms] == [(1, "glossary")]
     assert judged.real_flags == judged.flags - 1 >= 1  # the Chinese left in line 2
+    assert judged.by_code["reading-speed"] == [1, 1]
