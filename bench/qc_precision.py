@@ -260,8 +260,11 @@ def targets(rows: Sequence[Mapping[str, Any]]) -> dict[str, bool]:
     """The issue's targets, with timing repairs on."""
     on = [(row, row["runs"]["on"]) for row in rows]
     return {
-        "at most 10% of cues flagged (clean episodes)": all(
-            run["flagged_share"] <= TARGET_FLAGGED_SHARE for row, run in on if row["clean"]
+        "at most 10% of cues flagged (clean episodes, each language)": all(
+            lang["flagged_share"] <= TARGET_FLAGGED_SHARE
+            for row, run in on
+            if row["clean"]
+            for lang in run["languages"].values()
         ),
         "at least 90% of flags real": all(run["precision"] >= TARGET_PRECISION for _, run in on),
         "no source-conflict without speech": all(
