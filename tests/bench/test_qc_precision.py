@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from itertools import permutations
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -11,7 +13,7 @@ from localize.sample import SampleEpisode
 
 
 @pytest.fixture
-def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     import bench.qc_precision as qc_precision
 
     monkeypatch.setattr(qc_precision, "WORK", tmp_path / "work")
@@ -19,9 +21,7 @@ def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-u
 
 
 def test_sample_meets_the_qc_targets_and_whisper_echoes_no_prompt(
-    episode: SampleEpisode,
-    bench,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    episode: SampleEpisode, bench: Any
 ) -> None:
     """`localize demo`'s episode: Whisper used to echo 苏曼、陈秘书、顾总。 from its prompt at
     0:40, and QC flagged 5 of 18 clear captions `source-conflict`."""
