@@ -223,6 +223,9 @@ def test_captions_carry_an_episode_whose_speech_is_refused(
     on_screen = [c for c in episode.lines if c.end_ms <= 20_000]
     assert len(on_screen) >= 3 and len(zh.cues) >= len(on_screen)
     assert asked == [True]
+    qc = json.loads((fused / "qc.json").read_text())
+    codes = {f["code"] for lang in qc["languages"] for f in lang["flags"]}
+    assert "source-conflict" not in codes  # no speech: nothing for captions to disagree with
 
     alone = tmp_path / "asr"
     state = episode_flow.localize_episode(
