@@ -59,6 +59,7 @@ from localize.pipeline import (
     choose_targets,
     merge_flags,
     produced_with,
+    repair_episode_timing,
     stage_plan,
     transcribe_to_cues,
     wants_pictures,
@@ -81,6 +82,7 @@ from localize.review_files import (
 )
 from localize.segment import load_style_profile
 from localize.series import resolve_glossary_path
+from localize.timing import TimingRepair, describe_repairs
 from localize.translate.enforce import LineOutcome, translate_cues
 from localize.translate.memory import TranslationMemory, series_memory_path
 
@@ -269,6 +271,7 @@ def qc_task(
     media_duration_ms: int,
     outcomes: dict[str, list[LineOutcome]] | None = None,
     extra_flags: dict[str, list[Flag]] | None = None,
+    timing_repairs: tuple[TimingRepair, ...] = (),
 ) -> QCReport:
     glossary = load_glossary(Path(glossary_path))
     tracks = {source.language: source, **targets}
@@ -282,6 +285,7 @@ def qc_task(
         outcomes=outcomes,
         episode=episode,
         extra_flags=extra_flags,
+        timing_repairs=timing_repairs,
     )
 
 
@@ -858,8 +862,16 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
     targets = {lang: track for lang, (track, _, _) in translated.items()}
     outcomes = {lang: out for lang, (_, out, _) in translated.items()}
     mt_usage = {lang: usage for lang, (_, _, usage) in translated.items() if usage}
+    # fix what the pipeline can fix safely (timing); QC flags what remains
+    timed = repair_episode_timing(
+        source, targets, outcomes, source_flags,
+        media_duration_ms=info.duration_ms, enabled=params.timing_repairs,
+    )  # fmt: skip
+    source, targets, outcomes = timed.source, timed.targets, timed.outcomes
+    source_flags = timed.flags
+    logger.info("%s before QC", describe_repairs(timed.repairs))
 
-    qc_of = (str(glossary_path), info.duration_ms, outcomes)
+    qc_of = (str(glossary_path), info.duration_ms, outcomes, timed.repairs)
     qc = functools.partial(_qc, qc_task, episode, source, qc_of)
     with progress.stage("qc", job=job):
         report = qc(targets, extra_flags=source_flags)
@@ -935,14 +947,14 @@ def _qc(
     run: Callable[..., QCReport],
     episode: str,
     source: CueTrack,
-    inputs: tuple[str, int, dict[str, list[LineOutcome]]],
+    inputs: tuple[str, int, dict[str, list[LineOutcome]], tuple[TimingRepair, ...]],
     targets: dict[str, CueTrack],
     extra_flags: dict[str, list[Flag]],
 ) -> QCReport:
     """QC of ``targets`` through ``run``: :func:`qc_task` (a task run) or its ``fn`` (inside
     the review loop, which re-checks every round)."""
-    glossary_path, duration_ms, outcomes = inputs
-    return run(episode, source, targets, glossary_path, duration_ms, outcomes, extra_flags)
+    glossary_path, duration_ms, outcomes, repairs = inputs
+    return run(episode, source, targets, glossary_path, duration_ms, outcomes, extra_flags, repairs)
 
 
 def _speech(

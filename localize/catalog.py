@@ -340,6 +340,7 @@ def fingerprint(
         "tts": settings.get("tts") if language in dub else None,
         # only when off: fingerprints recorded before this setting existed stay equal
         **({"language_check": False} if settings.get("language_check") is False else {}),
+        **({"timing_repairs": False} if settings.get("timing_repairs") is False else {}),
         # only when not the default, likewise; other threads may round differently
         **(
             {"compute_threads": threads}
@@ -514,6 +515,7 @@ _LABELS = {
     "dub": "dub choice",
     "tts": "voice synthesis",
     "language_check": "language check",
+    "timing_repairs": "timing repairs",
     "compute_threads": "compute threads",
 }
 

@@ -632,6 +632,7 @@ def _cmd_episode(args: argparse.Namespace) -> int:
             source=args.source,
             caption_band=args.caption_band,
             language_check=not args.no_language_check,
+            timing_repairs=not args.no_timing_repairs,
             on_qc_errors=args.on_qc_errors,
             compute_threads=args.compute_threads,
             clean=args.clean,
@@ -844,6 +845,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-language-check",
         action="store_true",
         help="transcribe even if the speech does not sound like Mandarin",
+    )
+    p.add_argument(
+        "--no-timing-repairs",
+        action="store_true",
+        help="leave timing slips (short gaps, short cues, fragments) for QC to flag "
+        "instead of fixing them before QC",
     )
     p.add_argument("--asr-model", default="whisper-base")
     p.add_argument(

@@ -187,6 +187,7 @@ def manifest_extra(
             "errors": report.error_count,
             "warnings": report.warning_count,
             "cues": report.cue_count,
+            "timing_repairs": len(report.timing_repairs),
         },
         "review": (
             {

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from localize.ocr import OcrResult
     from localize.qc import Flag
     from localize.settings import EpisodeParams
+    from localize.timing import TimingRepair
+    from localize.translate.enforce import LineOutcome
 
 #: where the Chinese subtitles come from: burned-in captions, speech, or both
 SourceMode = Literal["fused", "ocr", "asr"]
@@ -153,7 +155,7 @@ def choose_source(
         )
     if mode == "ocr" or asr is None:
         return SourceChoice(ocr.track, "ocr", (), tuple(ocr.warnings))
-    result = fuse(ocr.track, asr[1], mode="fused")
+    result = fuse(ocr.track, asr[1], mode="fused", confidences=ocr.confidences or None)
     flags = tuple(
         Flag(
             "source-conflict",
@@ -223,3 +225,66 @@ def produced_with(params: EpisodeParams, origin: str, glossary_version: str) -> 
         "mt_model": params.mt_model,
         "localize": __version__,
     }
+
+
+@dataclass(frozen=True)
+class TimedEpisode:
+    """An episode's tracks after the timing repairs, with everything that points at a
+    cue (source flags, translation outcomes) renumbered to match."""
+
+    source: CueTrack
+    targets: dict[str, CueTrack]
+    outcomes: dict[str, list[LineOutcome]]
+    flags: dict[str, list[Flag]]
+    repairs: tuple[TimingRepair, ...]
+
+
+def repair_episode_timing(
+    source: CueTrack,
+    targets: Mapping[str, CueTrack],
+    outcomes: Mapping[str, Sequence[LineOutcome]],
+    flags: Mapping[str, Sequence[Flag]],
+    *,
+    media_duration_ms: int | None,
+    enabled: bool = True,
+) -> TimedEpisode:
+    """Apply :func:`localize.timing.repair_tracks` before QC (``enabled`` is the run's
+    ``timing_repairs`` setting) and keep cue numbers consistent across languages."""
+    from dataclasses import replace
+
+    from localize.timing import repair_tracks
+
+    fixed = repair_tracks(source, targets, media_duration_ms=media_duration_ms, enabled=enabled)
+    moved = {
+        lang: [replace(f, index=fixed.renumber(f.index)) for f in found]
+        for lang, found in flags.items()
+    }
+    joined: dict[str, list[LineOutcome]] = {}
+    for lang, lines in outcomes.items():
+        track = fixed.targets.get(lang)
+        by_cue: dict[int, list[LineOutcome]] = {}
+        for line in lines:
+            by_cue.setdefault(fixed.renumber(line.index), []).append(line)
+        joined[lang] = [
+            _join_outcomes(n, parts, track.cues[n - 1].text if track and n <= len(track) else None)
+            for n, parts in by_cue.items()
+        ]
+    return TimedEpisode(fixed.source, fixed.targets, joined, moved, fixed.repairs)
+
+
+def _join_outcomes(index: int, parts: Sequence[LineOutcome], text: str | None) -> LineOutcome:
+    """One outcome for a cue made of ``parts`` (one, or two lines merged)."""
+    from dataclasses import replace
+
+    first = parts[0]
+    if len(parts) == 1:
+        return replace(first, index=index)
+    return replace(
+        first,
+        index=index,
+        source="".join(p.source for p in parts),
+        translation=text if text is not None else " ".join(p.translation for p in parts),
+        attempts=max(p.attempts for p in parts),
+        problems=tuple(q for p in parts for q in p.problems),
+        repairs=tuple(q for p in parts for q in p.repairs),
+    )

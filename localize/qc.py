@@ -56,6 +56,7 @@ from localize.glossary import Glossary
 from localize.markdown import escape_markdown
 from localize.metrics import normalise_for_cer
 from localize.segment import StyleProfile, count_chars, load_style_profile, reading_speed_cps
+from localize.timing import TimingRepair, describe_repairs, repair_from_dict
 from localize.translate.enforce import LineOutcome, leftover_source_script
 
 __all__ = [
@@ -546,6 +547,8 @@ class QCReport:
 
     languages: tuple[LanguageReport, ...] = ()
     episode: str = ""
+    #: what :mod:`localize.timing` fixed before QC ran (the flags are what remains)
+    timing_repairs: tuple[TimingRepair, ...] = ()
 
     # -- totals -----------------------------------------------------------------------
 
@@ -636,6 +639,7 @@ class QCReport:
             "cue_count": self.cue_count,
             "error_count": self.error_count,
             "warning_count": self.warning_count,
+            "timing_repairs": [r.as_dict() for r in self.timing_repairs],
             "languages": [
                 {
                     "language": r.language,
@@ -699,6 +703,7 @@ class QCReport:
                     for r in data["languages"]
                 ),
                 episode=str(data.get("episode", "")),
+                timing_repairs=tuple(map(repair_from_dict, data.get("timing_repairs", []))),
             )
         except LocalizeError:
             raise
@@ -718,7 +723,8 @@ class QCReport:
             "",
             f"{verdict}: {self.error_count} errors, {self.warning_count} warnings in "
             f"{self.cue_count} cues across {len(self.languages)} "
-            f"language{'s' if len(self.languages) != 1 else ''}.",
+            f"language{'s' if len(self.languages) != 1 else ''}"
+            + (f", after {describe_repairs(self.timing_repairs)}." if self.timing_repairs else "."),
             "",
             "| Language | Cues | Errors | Warnings | Flagged cues | Glossary adherence | Result |",
             "|---|--:|--:|--:|--:|--:|---|",
@@ -772,6 +778,7 @@ def build_report(
     outcomes: Mapping[str, Sequence[LineOutcome]] | None = None,
     episode: str = "",
     extra_flags: Mapping[str, Sequence[Flag]] | None = None,
+    timing_repairs: Sequence[TimingRepair] = (),
 ) -> QCReport:
     """Run :func:`check_track` over every track and collect a :class:`QCReport`.
 
@@ -781,7 +788,8 @@ def build_report(
     translation reported for it. Glossary adherence is computed for every translated
     language when a glossary is given. Translated cues without ``source`` are stored in
     the report with the source line found by index, so :meth:`QCReport.flag_rows` can
-    show it. ``extra_flags`` adds flags raised by later stages (e.g. dubbing overruns).
+    show it. ``extra_flags`` adds flags raised by later stages (e.g. dubbing overruns);
+    ``timing_repairs`` are recorded in the report: what was fixed before QC.
     """
     source_lang = (
         source.language
@@ -813,7 +821,7 @@ def build_report(
                 for cue, src in zip(cues, _source_texts(track, source), strict=True)
             )
         reports.append(LanguageReport(lang, cues, tuple(flags), adherence))
-    return QCReport(tuple(reports), episode)
+    return QCReport(tuple(reports), episode, tuple(timing_repairs))
 
 
 # --------------------------------------------------------------------------- helpers

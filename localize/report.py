@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from localize.domain import CueTrack
 from localize.qc import QCReport
 from localize.segment import load_style_profile, reading_speed_cps
+from localize.timing import describe_repairs
 
 _WIDTH, _HEIGHT, _PAD = 900, 180, 30
+#: the reading-speed axis ends at this many times the language's limit
+AXIS_CAP = 2.0
 
 
 @dataclass(frozen=True)
@@ -54,12 +57,16 @@ def reading_speed_svg(track: CueTrack, flagged: set[int], *, duration_ms: int = 
 
     Bars of flagged cues (1-based indices in ``flagged``) are red and carry
     ``class="cue flagged"``; the others ``class="cue"``. A dashed line marks the
-    language's maximum reading speed.
+    language's maximum reading speed. The axis stops at ``AXIS_CAP`` times that limit,
+    so one extreme cue (a 60 ms cue reads at hundreds of chars/s) cannot flatten every
+    other bar: a bar above the cap is cut at the top, gets ``outlier`` in its class and
+    a label with its real speed.
     """
     profile = load_style_profile(track.language)
     end = max([duration_ms, *(c.end_ms for c in track.cues)], default=1) or 1
     speeds = [reading_speed_cps(c, profile) for c in track.cues]
-    top = max([profile.max_cps * 1.3, *speeds], default=1.0)
+    cap = profile.max_cps * AXIS_CAP
+    top = min(max([profile.max_cps * 1.3, *speeds], default=1.0), cap)
     inner_w, inner_h = _WIDTH - 2 * _PAD, _HEIGHT - 2 * _PAD
 
     def x(ms: int) -> float:
@@ -78,12 +85,19 @@ def reading_speed_svg(track: CueTrack, flagged: set[int], *, duration_ms: int = 
         bad = i in flagged
         left, right = x(cue.start_ms), max(x(cue.end_ms), x(cue.start_ms) + 1.5)
         text = html.escape(cue.text.replace("\n", " "))
+        shown = min(cps, top)
+        kind = "cue" + (" flagged" if bad else "") + (" outlier" if cps > top else "")
         parts.append(
-            f'<rect class="cue{" flagged" if bad else ""}" x="{left:.1f}" y="{y(cps):.1f}" '
-            f'width="{right - left:.1f}" height="{_PAD + inner_h - y(cps):.1f}" '
+            f'<rect class="{kind}" x="{left:.1f}" y="{y(shown):.1f}" '
+            f'width="{right - left:.1f}" height="{_PAD + inner_h - y(shown):.1f}" '
             f'fill="{"#d62728" if bad else "#4c78a8"}">'
             f"<title>#{i} {cue.start_ms / 1000:.1f}s {cps:.1f} chars/s: {text}</title></rect>"
         )
+        if cps > top:  # cut at the top of the axis: say how far off the scale it is
+            parts.append(
+                f'<text class="outlier-label" x="{left:.1f}" y="{_PAD - 4}" font-size="11" '
+                f'fill="#d62728">\u25b2 #{i}: {cps:.0f} chars/s</text>'
+            )
     limit = y(profile.max_cps)
     parts += [
         f'<line x1="{_PAD}" x2="{_WIDTH - _PAD}" y1="{limit:.1f}" y2="{limit:.1f}" '
@@ -120,6 +134,12 @@ def render_html(
         f"{report.error_count} errors, {report.warning_count} warnings over "
         f"{report.cue_count} cues.</p>"
     )
+    if report.timing_repairs:
+        body.append(
+            f'<p class="repairs">{esc(describe_repairs(report.timing_repairs))} made before '
+            "QC: gaps, short cues and fragments the pipeline fixed itself (run with "
+            "--no-timing-repairs to leave them to QC).</p>"
+        )
     body.append(
         "<table><tr><th>language</th><th>cues</th><th>errors</th><th>warnings</th>"
         "<th>glossary adherence</th></tr>"

@@ -80,6 +80,12 @@ class EpisodeParams(BaseModel):
         description="Refuse speech that clearly is not Mandarin (e.g. a dub sent by mistake); "
         "turn off for voices the detector mistakes for another language",
     )
+    timing_repairs: bool = Field(
+        default=True,
+        description="Fix the timing slips the pipeline can fix safely before QC (minimum "
+        "gap, short cues extended into free time, fragments merged), recorded in the "
+        "report; off: QC flags them for a person",
+    )
     caption_band: str | None = Field(
         default=None,
         description="Caption band as fractions of the height 'TOP,BOTTOM' (optionally "
@@ -181,6 +187,7 @@ RUN_KEYS = (
     "tts",
     "caption_band",
     "language_check",
+    "timing_repairs",
     "on_qc_errors",
     "compute_threads",
     "clean",

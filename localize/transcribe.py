@@ -301,6 +301,53 @@ def _is_hallucinated_phrase(text: str) -> bool:
     return bool(bare) and any(_bare(p).lower() in bare for p in HALLUCINATED_PHRASES)
 
 
+#: the names a prompt lists are short: longer pieces are the prompt's sentences
+_MAX_TERM_CHARS = 6
+#: what Whisper puts between names it echoes from a prompt ("苏曼、陈秘书，顾总。")
+_LIST_SEPARATORS = "、，, "
+
+
+def prompt_terms(prompt: str) -> tuple[str, ...]:
+    """The short pieces (names, terms) of an initial prompt, longest first.
+
+    ``"以下是普通话的句子。人物：顾总、苏曼、陈秘书。"`` -> ``("陈秘书", "人物", "顾总", "苏曼")``.
+    """
+    pieces = re.split(rf"[\s{re.escape(_PUNCT)}]+", prompt)
+    terms = {p for p in pieces if 2 <= len(p) <= _MAX_TERM_CHARS}
+    return tuple(sorted(terms, key=lambda t: (-len(t), t)))
+
+
+def _terms_pattern(terms: Sequence[str]) -> str:
+    return "(?:" + "|".join(map(re.escape, terms)) + ")"
+
+
+def is_prompt_echo(text: str, terms: Sequence[str]) -> bool:
+    """True if ``text`` is nothing but two or more of the prompt's names, in any order,
+    joined by list punctuation: Whisper repeating its prompt over music or silence."""
+    if not terms:
+        return False
+    name = _terms_pattern(terms)
+    sep = f"[{re.escape(_LIST_SEPARATORS)}]*"
+    pattern = rf"\s*{name}(?:{sep}{name})+[{re.escape(_PUNCT)}\s]*"
+    return re.fullmatch(pattern, text) is not None
+
+
+def _trim_trailing_echo(text: str, terms: Sequence[str]) -> tuple[str, list[bool]]:
+    """Remove a list of two or more prompt names joined by "、" that ends a sentence
+    ("是，总裁苏曼、陈秘书。" -> "是，总裁。"), with a keep-mask over the characters
+    of ``text`` so word timings can follow. Real dialogue rarely ends in such a list."""
+    keep = [True] * len(text)
+    if not terms:
+        return text, keep
+    name = _terms_pattern(terms)
+    match = re.search(rf"{name}(?:、{name})+(?=[{re.escape(_SENTENCE_END)}]*$)", text)
+    if match is None or not _bare(text[: match.start()]):
+        return text, keep
+    for i in range(match.start(), match.end()):
+        keep[i] = False
+    return "".join(c for c, k in zip(text, keep, strict=True) if k), keep
+
+
 def _collapse_repeats(text: str, max_repeats: int) -> tuple[str, list[bool]]:
     """Collapse a unit repeated more than ``max_repeats`` times in a row to one copy.
 
@@ -387,6 +434,16 @@ def postprocess(
         if len(_bare(text)) >= 4 and _bare(text) in _bare(options.initial_prompt):
             drop(seg, "an echo of the initial prompt")
             continue
+        terms = prompt_terms(options.initial_prompt)
+        if is_prompt_echo(text, terms):
+            drop(seg, "an echo of the names in the initial prompt")
+            continue
+        trimmed, keep_mask = _trim_trailing_echo(text, terms)
+        if trimmed != text:
+            log.info("removed names echoed from the prompt: %r -> %r", text, trimmed)
+            dropped.append(DroppedSegment(seg, f"prompt names echoed, trimmed to {trimmed!r}"))
+            words = _filter_words(words, keep_mask)
+            text = trimmed
         if (
             seg.no_speech_prob > options.no_speech_threshold
             and seg.avg_logprob < options.log_prob_threshold

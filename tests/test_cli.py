@@ -412,3 +412,18 @@ def test_config_prints_every_location_and_where_it_came_from(
     assert "['en']  (the glossary's [series] targets)" in lines[-2]
     memory = tmp_path / "team" / "series" / "ceo-contract-bride" / "memory.sqlite"
     assert str(memory) in row("translation memory")
+
+
+def test_timing_repairs_can_be_turned_off_per_run_or_per_series() -> None:
+    from localize.catalog import fingerprint
+    from localize.cli import build_parser
+    from localize.settings import check_run_settings
+
+    parser = build_parser()
+    assert parser.parse_args(["episode", "ep.mp4", "--series", "s"]).no_timing_repairs is False
+    off = parser.parse_args(["episode", "ep.mp4", "--series", "s", "--no-timing-repairs"])
+    assert off.no_timing_repairs is True
+    assert check_run_settings({"timing_repairs": False}, "series.toml") == {"timing_repairs": False}
+    # turning them off changes what a catalog run produces, so it runs the episode again
+    on, without = ({"timing_repairs": value} for value in (True, False))
+    assert fingerprint("h", "g", on, "en") != fingerprint("h", "g", without, "en")

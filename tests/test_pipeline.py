@@ -191,3 +191,76 @@ def test_merge_flags_keeps_every_stage_s_flags_per_language() -> None:
     c = Flag("glossary", "error", "en", 3, "m", 0.0, 0.0)
     merged = merge_flags({"zh-Hans": [a]}, {"en": [b]}, {"en": [c]})
     assert merged == {"zh-Hans": [a], "en": [b, c]}
+
+
+def _read(track: CueTrack, confidences: tuple[float, ...]) -> OcrResult:
+    from localize.ocr.scan import OcrEvent
+
+    events = tuple(
+        OcrEvent(c.start_ms, c.end_ms, c.text, p, c.start_ms // 40, c.end_ms // 40)
+        for c, p in zip(track.cues, confidences, strict=True)
+    )
+    return OcrResult(track, events, None, "given", 25.0, 10_000, False)
+
+
+def test_captions_read_confidently_are_the_text_and_raise_no_conflicts() -> None:
+    """Misheard speech under clear captions is not a reviewer's problem; under a caption
+    read poorly it is worth a look."""
+    misheard = (
+        SPEECH[0],
+        Transcript(
+            "zh-Hans",
+            10_000,
+            (
+                Segment(1050, 2950, "故总您号", avg_logprob=-0.6),
+                Segment(4100, 7200, "这个河童我钱了", avg_logprob=-0.6),  # 1.2 s late too
+            ),
+        ),
+    )
+    clear = choose_source("fused", asr=misheard, ocr=_read(CAPTIONS, (0.99, 0.98)))
+    assert [c.text for c in clear.track.cues] == ["顾总，您好", "这份合同我签了"]
+    assert clear.flags == ()
+    blurred = choose_source("fused", asr=misheard, ocr=_read(CAPTIONS, (0.99, 0.7)))
+    assert [f.index for f in blurred.flags] == [2]  # the unclear one, 1.2 s off its speech
+
+
+def test_speech_repeating_a_late_or_split_caption_adds_nothing() -> None:
+    """Fused is never worse than the captions: speech heard before a late caption, or
+    a sliver between two parts of a split caption, is the same line, not a new one."""
+    from localize.metrics import character_error_rate
+
+    captions = CueTrack(
+        "zh-Hans",
+        (Cue(1800, 3000, "顾总，您好"), Cue(4000, 5000, "这份合同"), Cue(5080, 6000, "我签了")),
+    )
+    speech = (
+        captions,
+        Transcript(
+            "zh-Hans",
+            10_000,
+            (
+                Segment(500, 3000, "顾总您好", avg_logprob=-0.3),  # caption 1.3 s late
+                Segment(4500, 5600, "合同，我", avg_logprob=-0.3),  # over the split
+                Segment(5000, 5090, "签", avg_logprob=-0.3),  # the 80 ms between the halves
+                Segment(8000, 9500, "你刚才说什么？", avg_logprob=-0.3),  # uncaptioned
+            ),
+        ),
+    )
+    choice = choose_source("fused", asr=speech, ocr=_read(captions, (0.99, 0.99, 0.99)))
+    truth = "顾总，您好这份合同我签了你刚才说什么？"
+    ocr_only = "".join(c.text for c in captions.cues)
+    fused = "".join(c.text for c in choice.track.cues)
+    assert character_error_rate(truth, fused) < character_error_rate(truth, ocr_only)
+    assert [c.text for c in choice.track.cues][3:] == ["你刚才说什么？"]
+    assert [f.index for f in choice.flags] == [4]  # the added line, for a look
+
+
+def test_no_speech_result_means_no_source_conflicts() -> None:
+    """Speech recognition failed or refused (asr None) or heard nothing: nothing to
+    disagree with, so a clear caption track comes through without a flag."""
+    ocr = _read(CAPTIONS, (0.99, 0.99))
+    assert choose_source("fused", asr=None, ocr=ocr).flags == ()
+    silent = (CueTrack("zh-Hans"), Transcript("zh-Hans", 10_000, ()))
+    assert choose_source("fused", asr=silent, ocr=ocr).flags == ()
+    unread = _read(CAPTIONS, (0.5, 0.5))
+    assert choose_source("fused", asr=silent, ocr=unread).flags == ()

@@ -254,3 +254,29 @@ def test_real_whisper_refuses_english_speech(
                    check=True)  # fmt: skip
     with pytest.raises(TranscriptionError, match="sounds like 'en'"):
         transcribe_file(wav, whisper)
+
+
+_NAMES_PROMPT = "以下是普通话的句子。人物：顾言深、顾总、苏曼、陈秘书、林晚。"
+
+
+@pytest.mark.parametrize(
+    "echo", ["苏曼、陈秘书、顾总。", "苏曼，顾总", "林晚、顾言深、苏曼、陈秘书。"]
+)
+def test_the_prompt_names_echoed_in_any_order_are_dropped(echo: str) -> None:
+    """Whisper repeats the names of its prompt over music (the sample at 0:40)."""
+    out = _run(_seg("我签了。"), _seg(echo, start=5000), initial_prompt=_NAMES_PROMPT)
+    assert [s.text for s in out.segments] == ["我签了。"]
+    assert out.dropped[0].reason == "an echo of the names in the initial prompt"
+
+
+def test_names_echoed_after_a_spoken_line_are_trimmed_but_real_lines_stay() -> None:
+    out = _run(
+        _seg("是，总裁苏曼、陈秘书。"),
+        _seg("苏曼！", start=5000),  # one name called out is dialogue
+        _seg("顾总，合同签了。", start=8000),
+        initial_prompt=_NAMES_PROMPT,
+    )
+    assert [s.text for s in out.segments] == ["是，总裁。", "苏曼！", "顾总，合同签了。"]
+    first = out.segments[0]
+    assert "".join(w.text for w in first.words) == first.text
+    assert "prompt names echoed" in out.dropped[0].reason

@@ -17,6 +17,12 @@ entries rather than silent choices:
 
 Conflicts are found the same way whatever ``mode`` is; ``mode`` only chooses the
 output track ("ocr": captions only, "asr": speech only, "fused": both as above).
+
+Fusing never makes the captions worse: a caption read confidently (``confidences``)
+is the text, full stop, and raises no conflict (a misheard line under a clear caption
+is the recogniser's problem, not the reviewer's); speech becomes a line of its own only
+where no caption is on screen for at least ``min_free_ms`` and its words are not those
+of the captions next to it (the same line, heard while the caption was late or split).
 """
 
 from __future__ import annotations
@@ -105,6 +111,9 @@ def fuse(
     max_text_cer: float = 0.7,
     min_asr_logprob: float = -1.0,
     max_no_speech_prob: float = 0.6,
+    confidences: Sequence[float] | None = None,
+    min_caption_confidence: float = 0.9,
+    min_free_ms: int = 300,
 ) -> FusionResult:
     """Combine OCR'd captions and ASR into one zh-Hans track, flagging disagreements.
 
@@ -115,6 +124,10 @@ def fuse(
     CueTrack carries no confidence and is trusted. ``max_text_cer`` is the character
     error rate between a caption and its speech above which the texts "disagree"
     (ASR is far from perfect, so only near-total disagreement is flagged).
+    ``confidences`` (aligned with ``ocr.cues``, e.g. :attr:`OcrResult.confidences`) marks
+    captions read at ``min_caption_confidence`` or better: those raise no conflicts;
+    without them every caption is checked. Speech in a caption gap is added only when
+    ``min_free_ms`` of it is uncaptioned and it does not repeat a neighbouring caption.
     Raises OcrError for an unknown ``mode``.
     """
     if mode not in _MODES:
@@ -134,6 +147,7 @@ def fuse(
         else:
             gap_speech.append(j)
 
+    added = [j for j in gap_speech if _adds_a_line(speech[j], captions, min_free_ms)]
     # (kind, index into its input) of every cue of the output track, in time order
     if mode == "ocr":
         chosen = [("ocr", i) for i in range(len(captions))]
@@ -141,7 +155,7 @@ def fuse(
         chosen = [("asr", j) for j in range(len(speech))]
     else:
         chosen = [("ocr", i) for i in range(len(captions))]
-        chosen += [("asr", j) for j in gap_speech if speech[j].confident]
+        chosen += [("asr", j) for j in added]
     keyed: list[tuple[tuple[str, int], Cue]] = []
     for kind, k in chosen:
         if kind == "ocr":
@@ -158,6 +172,8 @@ def fuse(
     conflicts: list[Conflict] = []
     for j in gap_speech:
         item = speech[j]
+        if item.confident and j not in added:
+            continue  # the captions already say it (or it is a sliver between two)
         conflicts.append(
             Conflict(
                 index=position.get(("asr", j)),
@@ -169,7 +185,10 @@ def fuse(
                 asr_index=item.index,
             )
         )
+    trusted = _trusted(caption_order, confidences, min_caption_confidence)
     for i, (caption, items) in enumerate(zip(captions, assigned, strict=True)):
+        if trusted[i]:
+            continue  # read confidently: the caption is the text
         found = _caption_conflicts(
             caption, [speech[j] for j in items], max_offset_ms, max_text_cer, bool(speech)
         )
@@ -205,6 +224,39 @@ def _caption_conflicts(
     if character_error_rate(caption.text, asr_text) > max_text_cer:
         out.append(conflict("text_mismatch", asr_text, items[0].index))
     return out
+
+
+def _trusted(order: Sequence[int], confidences: Sequence[float] | None, floor: float) -> list[bool]:
+    """Per caption (in time order): was it read at ``floor`` confidence or better?"""
+    if confidences is None:
+        return [False] * len(order)
+    return [confidences[n] >= floor for n in order]
+
+
+#: how far (ms) from a speech item a caption counts as its neighbour
+_NEIGHBOUR_MS = 2000
+#: share of a speech item's characters found in a neighbouring caption above which it
+#: is the same line (ASR misses about half the characters of a line, so not higher)
+_SAME_LINE_SHARE = 0.5
+
+
+def _adds_a_line(item: _Speech, captions: Sequence[Cue], min_free_ms: int) -> bool:
+    """Whether confident speech in a caption gap becomes a line of the fused track."""
+    if not item.confident:
+        return False
+    start, end = _free_span(item, captions)
+    if end - start < min_free_ms:
+        return False
+    heard = [ch for ch in item.text if ch.isalnum()]
+    near = "".join(
+        c.text
+        for c in captions
+        if c.start_ms - _NEIGHBOUR_MS < item.end_ms and item.start_ms < c.end_ms + _NEIGHBOUR_MS
+    )
+    if not heard or not near:
+        return True
+    shared = sum(ch in near for ch in heard) / len(heard)
+    return shared < _SAME_LINE_SHARE
 
 
 def _free_span(item: _Speech, captions: Sequence[Cue]) -> tuple[int, int]:

@@ -191,7 +191,7 @@ def test_review_pause_resume_with_edits(
     assert review[-1]["reviewer"] == "ana" and review[-1]["decision"] == "approve"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["review"]["reviewer"] == "ana" and manifest["review"]["edits"] == 1
-    assert set(manifest["qc"]) == {"ok", "errors", "warnings", "cues"}
+    assert set(manifest["qc"]) == {"ok", "errors", "warnings", "cues", "timing_repairs"}
     assert review[-1]["edits"][0]["after"] == "Mr. Gu, Miss Lin is here."
     memory = TranslationMemory(series_memory_path("ceo-contract-bride"))
     zh = read_subtitles(out / "episode.zh-Hans.srt")
@@ -277,6 +277,9 @@ def test_captions_carry_an_episode_whose_speech_is_refused(
     on_screen = [c for c in episode.lines if c.end_ms <= 20_000]
     assert len(on_screen) >= 3 and len(zh.cues) >= len(on_screen)
     assert asked == [True]
+    qc = json.loads((fused / "qc.json").read_text())
+    codes = {f["code"] for lang in qc["languages"] for f in lang["flags"]}
+    assert "source-conflict" not in codes  # no speech: nothing for captions to disagree with
 
     alone = tmp_path / "asr"
     state = episode_flow.localize_episode(
@@ -351,3 +354,48 @@ def test_adding_a_language_keeps_the_reviewed_one_and_rebuilds_the_mp4(
 
     localize_episode(_params(episode, out, source="ocr", targets=["es"], drop_languages=["en"]))
     assert not (out / "episode.en.srt").exists()
+
+
+def test_timing_slips_are_repaired_before_qc_and_recorded_unless_turned_off(
+    episode: SampleEpisode, tmp_path: Path, localize_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pipeline's own 40 ms gaps and 600 ms cues are fixed and counted in the report
+    and manifest; with the setting off they reach QC as flags for a person."""
+    import flows.episode as episode_flow
+    from localize.domain import Cue, CueTrack, Transcript
+    from tests.media_helpers import cut_clip
+
+    clip = cut_clip(episode.video, tmp_path / "ep09.mp4", 12)
+    slips = CueTrack(
+        "zh-Hans",
+        (
+            Cue(1000, 3000, "顾总，您好"),
+            Cue(3040, 5000, "这份合同我签了"),  # 40 ms gap
+            Cue(6000, 6600, "好"),  # 600 ms, free time after it
+            Cue(9000, 11000, "你刚才说什么？"),
+        ),
+    )
+
+    def recognise(*args: Any, **kwargs: Any) -> Any:
+        return slips, Transcript("zh-Hans", 12_000, ())
+
+    monkeypatch.setattr(episode_flow, "transcribe_to_cues", recognise)
+
+    def run(out: Path, **kw: Any) -> tuple[dict[str, Any], dict[str, Any], str]:
+        episode_flow.localize_episode(_params(episode, out, video=str(clip), source="asr", **kw))
+        manifest = json.loads((out / "manifest.json").read_text())
+        qc = json.loads((out / "qc.json").read_text())
+        return manifest, qc, (out / "report.html").read_text()
+
+    manifest, qc, page = run(tmp_path / "repaired")
+    codes = {f["code"] for lang in qc["languages"] for f in lang["flags"]}
+    assert not codes & {"gap", "too-short"}
+    assert manifest["qc"]["timing_repairs"] == len(qc["timing_repairs"]) == 4  # zh and en
+    assert "4 timing repairs" in page
+    zh = read_subtitles(tmp_path / "repaired" / "ep09.zh-Hans.srt")
+    assert zh.cues[1].start_ms - zh.cues[0].end_ms >= 80
+
+    manifest, qc, page = run(tmp_path / "as-is", timing_repairs=False)
+    codes = {f["code"] for lang in qc["languages"] for f in lang["flags"]}
+    assert {"gap", "too-short"} <= codes
+    assert manifest["qc"]["timing_repairs"] == 0 and "timing repair" not in page
