@@ -25,6 +25,7 @@ from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from flows.params import EpisodeParams
 from flows.results import RESULTS
 from flows.review_input import ReviewInput
+from flows.review_page import offer_review_page
 from localize import __version__, progress
 from localize.domain import CueTrack, Transcript
 from localize.errors import LocalizeError, TranscriptionError
@@ -52,9 +53,9 @@ from localize.report import DubLine, render_html
 from localize.review import (
     ReviewHistory,
     ReviewInputError,
-    apply_edits,
+    apply_corrections,
     make_record,
-    parse_edits,
+    parse_corrections,
 )
 from localize.segment import load_style_profile
 from localize.series import resolve_glossary_path
@@ -735,8 +736,9 @@ def run_review(
         if round_ > MAX_REVIEW_ROUNDS:
             break
         publish_draft(episode, source, targets, report, round_)
+        page = offer_review_page(episode, params, report, round_, error)
         form = ReviewInput.with_initial_data(
-            description=_review_description(episode, list(targets), report, error),
+            description=_review_description(episode, list(targets), report, error) + page,
         )
         key = f"review-{attempt}"
         if _in_deployment():
@@ -746,13 +748,13 @@ def run_review(
         else:
             answer = pause_flow_run(wait_for_input=form, timeout=timeout, key=key, poll_interval=2)
         try:
-            edits = parse_edits(answer.edits, targets)
+            edits = parse_corrections(answer.edits, targets)
         except ReviewInputError as exc:
             error = exc.message
             logger.warning("review input rejected: %s", exc.message)
             continue
         error = ""
-        targets, changes = apply_edits(targets, edits)
+        targets, changes = apply_corrections(targets, edits)
         record = make_record(answer.decision, answer.reviewer, answer.notes, round_, changes)
         history.append(record)
         logger.info(
