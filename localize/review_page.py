@@ -428,6 +428,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._static(path.rsplit("/", 1)[1])
                 return
             match = _ROUTE.match(path)
+            if path == "/favicon.ico":
+                self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
+                return
             if path in ("/", "/review", "/review/"):
                 self._index()
                 return
