@@ -137,7 +137,7 @@ def measure(url: str, runs: int) -> list[dict[str, float]]:
                 )
                 page = context.new_page()
                 page.goto(url)
-                page.wait_for_function("document.querySelectorAll('#rows tr').length === 60")
+                page.wait_for_selector("#cue-60")
                 out.append(
                     page.evaluate(
                         """() => {
