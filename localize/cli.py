@@ -800,8 +800,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--review-port",
         type=int,
-        default=4201,
-        help="port of the translators' review pages, on 127.0.0.1 (default: 4201)",
+        default=None,
+        help="port of the translators' review pages, on 127.0.0.1 (default: 4201, or a "
+        "free port when 4201 is taken)",
     )
     p.add_argument(
         "--api-url",
