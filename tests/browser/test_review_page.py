@@ -126,3 +126,27 @@ def test_the_page_asks_for_the_apis_credentials(served: tuple[str, str, list[Any
         headers={"Origin": "http://evil.example"},
     )
     assert refused.status_code == 403 and served[2] == []
+
+
+@pytest.mark.parametrize(("state", "status"), [("Suspended", 200), ("Completed", 409)])
+def test_a_review_is_sent_only_to_a_run_that_waits_for_one(
+    tmp_path: Path, state: str, status: int
+) -> None:
+    """A suspended run (a deployment's review that takes days) takes the review; a run
+    approved meanwhile in the Prefect form does not, and nothing is sent."""
+    sent: list[Any] = []
+    draft = synthetic_draft(None, cues=3)
+    save_draft(tmp_path, draft)
+    backend = PageBackend(tmp_path, lambda run, data: sent.append(data), lambda run: state, AUTH)
+    user, _, password = AUTH.partition(":")
+    with page_server(tmp_path, backend) as base:
+        answer = httpx.post(
+            f"{base}/review/{draft.run_id}/submit",
+            json={"decision": "approve", "reviewer": "Ana"},
+            auth=(user, password),
+        )
+    assert answer.status_code == status
+    if status == 200:
+        assert sent == [{"decision": "approve", "reviewer": "Ana", "notes": "", "edits": ""}]
+    else:
+        assert sent == [] and "not waiting for a review (it is Completed)" in answer.json()["error"]
