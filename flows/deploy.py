@@ -85,8 +85,10 @@ def catalog_deployment() -> RunnerDeployment:
     return _refuse_unknown_parameters(deployment)
 
 
-def serve_all(results: Path | None = None) -> None:
-    """Serve every deployment until interrupted (Ctrl-C).
+def serve_all(results: Path | None = None, review_port: int | None = None) -> None:
+    """Serve every deployment until interrupted (Ctrl-C), and the translators' review
+    pages on 127.0.0.1:``review_port`` (behind the API's auth string; default 4201, or
+    any free port when another ``localize serve`` has it: the address is printed).
 
     The runs' task results go to ``results`` (default ``LOCALIZE_HOME/results``) through
     a storage that reads back only localize's typed JSON (:mod:`flows.results`).
@@ -94,12 +96,23 @@ def serve_all(results: Path | None = None) -> None:
     from prefect import serve
 
     from flows.results import save_result_storage
+    from flows.review_page import DEFAULT_REVIEW_PORT, REVIEW_URL_ENV, review_pages
     from localize.models import localize_home
 
     folder = results or localize_home() / "results"
     # the runs start in subprocesses of this one: they read the default from the env
     os.environ["PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK"] = save_result_storage(str(folder))
-    serve(episode_deployment(), catalog_deployment())
+    if review_port is None:  # 4201 unless taken (another localize serve): then any free port
+        review_port = DEFAULT_REVIEW_PORT if port_is_free("127.0.0.1", DEFAULT_REVIEW_PORT) else 0
+    elif not port_is_free("127.0.0.1", review_port):
+        raise LocalizeError(
+            f"port {review_port} (the review pages) is taken",
+            "choose another (localize serve --review-port 4301), or leave the option out",
+        )
+    with review_pages(review_port, auth=os.environ.get("PREFECT_API_AUTH_STRING")) as url:
+        os.environ[REVIEW_URL_ENV] = url  # the runs link their pause to their page
+        print(f"review pages: {url}/review/ (log in with the UI's auth string)", flush=True)
+        serve(episode_deployment(), catalog_deployment())
 
 
 def healthy(api_url: str) -> bool:

@@ -26,6 +26,7 @@ from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from flows.params import EpisodeParams
 from flows.results import RESULTS
 from flows.review_input import ReviewInput
+from flows.review_page import offer_review_page
 from localize import __version__, progress
 from localize.domain import CueTrack, Transcript, format_clock
 from localize.errors import LocalizeError, TranscriptionError
@@ -70,7 +71,7 @@ from localize.report import DubLine, render_html
 from localize.review import (
     ReviewHistory,
     ReviewInputError,
-    apply_edits,
+    apply_corrections,
     make_record,
     remember_approved,
 )
@@ -745,8 +746,9 @@ def run_review(
             break
         files = review_draft_dir(out_dir)
         publish_draft(episode, source, targets, report, round_, files)
+        page = offer_review_page(episode, params, report, round_, error)
         form = ReviewInput.with_initial_data(
-            description=_review_description(episode, list(targets), report, error, files),
+            description=_review_description(episode, list(targets), report, error, files) + page,
         )
         key = f"review-{attempt}"
         if _in_deployment():
@@ -762,7 +764,7 @@ def run_review(
             logger.warning("review input rejected: %s", exc.message)
             continue
         error = ""
-        targets, changes = apply_edits(targets, edits)
+        targets, changes = apply_corrections(targets, edits)
         record = make_record(answer.decision, answer.reviewer, answer.notes, round_, changes)
         history.append(record)
         logger.info(

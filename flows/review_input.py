@@ -24,5 +24,6 @@ class ReviewInput(RunInput):
     edits: str = Field(
         default="",
         description="Corrections, one per line: 'INDEX | new text' (first language) or "
-        "'LANG:INDEX | new text'. Write \\n for a line break inside a cue.",
+        "'LANG:INDEX | new text'. Write \\n for a line break inside a cue. "
+        "'INDEX @ mm:ss.mmm --> mm:ss.mmm' retimes a cue.",
     )

@@ -578,7 +578,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                 "--public-url ...) and give its API address, e.g. http://10.0.0.5:4200/api",
             )
         print(f"serving the deployments on {api}. Ctrl-C stops.")
-        serve_all()
+        serve_all(review_port=args.review_port)
         return 0
     auth = server_auth_string(localize_home())
     # the flows this process runs (and the Dask workers they start) call the API with it
@@ -600,7 +600,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             while True:
                 time.sleep(3600)
         print(f"Prefect UI: {ui}  (deployments: localize-episode/manager). Ctrl-C stops.")
-        serve_all()
+        serve_all(review_port=args.review_port)
     return 0
 
 
@@ -888,6 +888,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--server-only", action="store_true", help="run the server and UI, serve no deployments"
+    )
+    p.add_argument(
+        "--review-port",
+        type=int,
+        default=None,
+        help="port of the translators' review pages, on 127.0.0.1 (default: 4201, or a "
+        "free port when 4201 is taken)",
     )
     p.add_argument(
         "--api-url",

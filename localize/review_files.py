@@ -19,7 +19,7 @@ from pathlib import Path
 
 from localize.domain import Cue, CueTrack, format_clock
 from localize.errors import SubtitleFormatError
-from localize.review import ReviewInputError, parse_edits
+from localize.review import Corrections, ReviewInputError, parse_corrections
 from localize.subtitles import format_srt, parse_srt
 
 XLIFF_NS = "urn:oasis:names:tc:xliff:document:2.0"
@@ -92,14 +92,12 @@ def draft_xliff(
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
 
 
-def read_corrections(
-    text: str, tracks: Mapping[str, CueTrack], source: CueTrack
-) -> dict[str, dict[int, str]]:
-    """The review form's corrections: ``INDEX | text`` lines, or a whole draft file
-    (XLIFF or SRT) edited offline."""
+def read_corrections(text: str, tracks: Mapping[str, CueTrack], source: CueTrack) -> Corrections:
+    """The review form's corrections: ``INDEX | text`` and ``INDEX @ START --> END``
+    lines, or a whole draft file (XLIFF or SRT) edited offline (text only)."""
     if is_document(text):
-        return edits_from_document(text, tracks, source)
-    return parse_edits(text, tracks)
+        return Corrections(text=edits_from_document(text, tracks, source))
+    return parse_corrections(text, tracks)
 
 
 def is_document(text: str) -> bool:

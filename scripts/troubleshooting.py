@@ -100,7 +100,11 @@ GUIDANCE: dict[str, str] = {
     "OverrunError": "Some dubbed lines do not fit their slots even after stretching; "
     "shorten those lines (the message lists them) or allow overruns.",
     "ReviewInputError": "Nothing was changed: fix the correction lines listed "
-    "(`INDEX | new text`, `LANG:INDEX | new text`) and submit the review form again.",
+    "(`INDEX | new text`, `LANG:INDEX | new text`, `INDEX @ START --> END`) and submit the "
+    "review form (or the review page) again.",
+    "ReviewPageError": "The review page has nothing to show or send for this run: it is "
+    "not paused (any more), or it ran on another machine. Open the link in the run's pause "
+    "description, or use the Resume form in the Prefect UI.",
     "ReviewRejected": "The reviewer rejected the episode or never approved it; nothing was "
     "published. Fix the source or the glossary and start a new run.",
     "PublishError": "Writing the outputs failed (disk full, permissions); the previous "

@@ -89,3 +89,37 @@ def test_a_reviewer_corrects_who_speaks_a_line() -> None:
     assert [(c.index, c.before, c.after) for c in changes] == [(2, "@?2", "@Lin Wan")]
     with pytest.raises(ReviewInputError, match="speaker's name after '@'"):
         parse_edits("1 | @ ", tracks)
+
+
+def test_a_timing_line_retimes_the_cue_in_every_language_and_is_recorded() -> None:
+    from localize.review import apply_corrections, parse_corrections
+
+    tracks = {"en": EN, "es": ES}
+    corrections = parse_corrections("2 @ 00:01.100 --> 00:01.900\nes:2 | Adiós, Gu.", tracks)
+    assert corrections.timing == {2: (1100, 1900)}
+    new, changes = apply_corrections(tracks, corrections)
+    assert [(c.start_ms, c.end_ms) for c in new["es"].cues] == [
+        (0, 1000),
+        (1100, 1900),
+        (2000, 3000),
+    ]
+    assert new["en"].cues[1].start_ms == 1100 and new["es"].cues[1].text == "Adiós, Gu."
+    assert ("en", 2, "00:01.000 --> 00:02.000", "00:01.100 --> 00:01.900", "timing") in {
+        (c.language, c.index, c.before, c.after, c.kind) for c in changes
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("4 @ 00:01.000 --> 00:02.000", "there is no cue 4 (cues are 1..3)"),
+        ("1 @ 00:02.000 --> 00:01.000", "cue 1 would end (00:01.000) before it starts"),
+        ("1 @ 00:00.100 --> 00:00.900\n1 @ 00:00.200 --> 00:00.900", "cue 1 is retimed twice"),
+    ],
+)
+def test_a_bad_timing_line_changes_nothing_and_says_why(text: str, expected: str) -> None:
+    from localize.review import parse_corrections
+
+    with pytest.raises(ReviewInputError) as caught:
+        parse_corrections(text, {"en": EN, "es": ES})
+    assert expected in caught.value.message

@@ -10,7 +10,7 @@ import pytest
 from flows.review_submit import corrections_from_file
 from localize.domain import Cue, CueTrack
 from localize.errors import LocalizeError
-from localize.review import ReviewInputError, apply_edits
+from localize.review import ReviewInputError, apply_corrections
 from localize.review_files import (
     XLIFF_NS,
     draft_xliff,
@@ -58,7 +58,7 @@ def test_an_edited_xliff_changes_exactly_the_edited_cue() -> None:
     assert 'trgLang="en"' in document and "reading-speed" in document
     edited = _edit_unit(document, "2", "Did he sign the contract? <yes> & done")
     edits = read_corrections(edited, TRACKS, SOURCE)
-    tracks, changes = apply_edits(TRACKS, edits)
+    tracks, changes = apply_corrections(TRACKS, edits)
     assert [(c.language, c.index) for c in changes] == [("en", 2)]
     assert tracks["en"].cues[1].text == "Did he sign the contract? <yes> & done"
     assert tracks["es"] == ES
@@ -80,14 +80,14 @@ def test_a_pasted_srt_names_its_language_and_must_keep_every_cue_and_time() -> N
     cues = list(ES.cues)
     cues[0] = Cue(cues[0].start_ms, cues[0].end_ms, "Señor Gu, la señorita Lin está aquí.")
     edits = read_corrections("es:\n" + format_srt(cues), TRACKS, SOURCE)
-    _, changes = apply_edits(TRACKS, edits)
+    _, changes = apply_corrections(TRACKS, edits)
     assert [(c.language, c.index, c.after) for c in changes] == [
         ("es", 1, "Señor Gu, la señorita Lin está aquí.")
     ]
     # without a language line: the run's first language
     plain = list(EN.cues)
     plain[2] = Cue(plain[2].start_ms, plain[2].end_ms, "It's signed.")
-    _, changes = apply_edits(TRACKS, read_corrections(format_srt(plain), TRACKS, SOURCE))
+    _, changes = apply_corrections(TRACKS, read_corrections(format_srt(plain), TRACKS, SOURCE))
     assert [(c.language, c.index) for c in changes] == [("en", 3)]
 
     with pytest.raises(ReviewInputError, match="has 2 cues, the draft has 3"):
@@ -101,8 +101,11 @@ def test_a_pasted_srt_names_its_language_and_must_keep_every_cue_and_time() -> N
 
 
 def test_index_lines_still_work() -> None:
-    edits = read_corrections("2 | Signed yet?\nes:1 | Hola", TRACKS, SOURCE)
-    assert edits == {"en": {2: "Signed yet?"}, "es": {1: "Hola"}}
+    edits = read_corrections(
+        "2 | Signed yet?\nes:1 | Hola\n3 @ 00:05.000 --> 00:06.000", TRACKS, SOURCE
+    )
+    assert edits.text == {"en": {2: "Signed yet?"}, "es": {1: "Hola"}}
+    assert edits.timing == {3: (5000, 6000)}
 
 
 def test_the_draft_files_are_written_next_to_the_output_and_removed(tmp_path: Path) -> None:
@@ -114,7 +117,7 @@ def test_the_draft_files_are_written_next_to_the_output_and_removed(tmp_path: Pa
     ]  # fmt: skip
     text = corrections_from_file(folder / "ep01.es.srt")
     assert text.startswith("es:\n")
-    assert read_corrections(text, TRACKS, SOURCE) == {"es": {1: "es 0", 2: "es 1", 3: "es 2"}}
+    assert read_corrections(text, TRACKS, SOURCE).text == {"es": {1: "es 0", 2: "es 1", 3: "es 2"}}
     remove_review_draft(folder)
     assert not folder.exists() and not folder.parent.exists()
 

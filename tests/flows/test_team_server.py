@@ -91,6 +91,7 @@ def test_a_worker_machine_serves_the_deployments_on_the_team_server(
                 lambda: _get(f"{public}/api/deployments/name/localize-episode/manager", auth),
                 worker, worker_log,
             )  # fmt: skip
+            _check_review_pages(worker_log, auth)
             out = tmp_path / "published"
             params = {"params": {
                 "video": str(episode.video), "series": "ceo-contract-bride", "targets": ["en"],
@@ -106,3 +107,26 @@ def test_a_worker_machine_serves_the_deployments_on_the_team_server(
             # the worker machine ran it: its own result storage holds the cached stages
             assert any((worker_home / "results").iterdir())
             assert not (server_home / "results").exists()
+
+
+def _check_review_pages(log: Path, auth: str) -> None:
+    """The worker machine serves the review pages of its runs, behind the API's auth."""
+    import base64
+    import re
+    import urllib.error
+    import urllib.request
+
+    found = re.search(r"review pages: (http://127\.0\.0\.1:\d+/review/)", log.read_text())
+    assert found, "localize serve printed no review pages address"
+
+    def status(header: dict[str, str]) -> int:
+        try:
+            with urllib.request.urlopen(
+                urllib.request.Request(found[1], headers=header), timeout=5
+            ) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert status({}) == 401
+    assert status({"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()}) == 200
