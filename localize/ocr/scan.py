@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +68,8 @@ OCR_LANGUAGE = "zh-Hans"
 Gray = npt.NDArray[np.uint8]
 _NO_FRAME: Gray = np.zeros((0, 0), dtype=np.uint8)
 Signature = npt.NDArray[np.float32]
+
+Detector = Literal["caption", "band"]
 
 #: signature cells are blocks of this many pixels square
 _BLOCK = 4
@@ -116,6 +118,7 @@ class OcrOptions:
     max_side: int = 1280
     threads: int = 1
     timeout_s: float = 3600.0
+    detector: Detector = "caption"
 
 
 @dataclass(frozen=True)

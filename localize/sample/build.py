@@ -771,11 +771,16 @@ def _render_video(
     if scenery == "still":
         # convert to yuv420p first: libass then blends into the frame x264 takes, saving
         # a colour conversion per frame (a third of the encoding time)
-        graph = ["-vf", f"format=yuv420p,fps={FPS},subtitles=captions.ass:fontsdir={FONT_FILE.parent}"]
+        graph = [
+            "-vf",
+            f"format=yuv420p,fps={FPS},subtitles=captions.ass:fontsdir={FONT_FILE.parent}",
+        ]
         video = "0:v"
     else:
-        graph = ["-filter_complex",
-                 f"{scene.graph};[bg]subtitles=captions.ass:fontsdir={FONT_FILE.parent}[v]"]
+        graph = [
+            "-filter_complex",
+            f"{scene.graph};[bg]subtitles=captions.ass:fontsdir={FONT_FILE.parent}[v]",
+        ]
         video = "[v]"
     run_tool(
         ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y",
