@@ -245,10 +245,16 @@ class _Row:
     boxes: list[tuple[int, TextBox]]
 
     def distinct_texts(self) -> list[str]:
+        """The different texts the row showed, one per sample (the lines a sample
+        shows in a row are one text: a two-line name card is not two captions)."""
+        by_frame: dict[int, list[TextBox]] = {}
+        for i, box in self.boxes:
+            by_frame.setdefault(i, []).append(box)
         texts: list[str] = []
-        for _, box in self.boxes:
-            if not any(similar_text(box.text, t) for t in texts):
-                texts.append(box.text)
+        for boxes in by_frame.values():
+            text = "".join(b.text for b in sorted(boxes, key=lambda b: (b.top, b.left)))
+            if not any(similar_text(text, t) for t in texts):
+                texts.append(text)
         return texts
 
     def score(self) -> float:

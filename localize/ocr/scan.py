@@ -49,6 +49,7 @@ from localize.domain import Cue, CueTrack
 from localize.errors import MediaError
 from localize.media import MediaInfo, probe
 from localize.ocr.band import DEFAULT_SAMPLES, CaptionBand, search_caption_band, similar_text
+from localize.ocr.changes import CaptionChanges, PixelSegment
 from localize.ocr.engine import (
     RapidOcrReader,
     TextReader,
@@ -68,6 +69,7 @@ OCR_LANGUAGE = "zh-Hans"
 Gray = npt.NDArray[np.uint8]
 _NO_FRAME: Gray = np.zeros((0, 0), dtype=np.uint8)
 Signature = npt.NDArray[np.float32]
+_NO_SIGNATURE: Signature = np.zeros((0, 0), dtype=np.float32)
 
 Detector = Literal["caption", "band"]
 
@@ -250,7 +252,8 @@ def ocr_video(
             )
     band_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    segments, counts = _scan(info, band, fps, reader, options)
+    scan = _scan_pixels if options.detector == "caption" else _scan
+    segments, counts = scan(info, band, fps, reader, options)
     events = _events(segments, fps, options)
     scan_s = time.perf_counter() - t0
     stats = OcrStats(
@@ -484,6 +487,44 @@ def _scan(
             current = _Segment(index, index + 1, signature, frame)
     if current is not None:
         close(current)
+    return segments, counts
+
+
+def _scan_pixels(
+    info: MediaInfo, band: CaptionBand, fps: float, reader: TextReader, options: OcrOptions
+) -> tuple[list[_Segment], _Counts]:
+    """Split the video where the caption's own pixels change (:mod:`localize.ocr.changes`)
+    and read each new caption once, with the scenery around it blacked out."""
+    to_simplified = simplified_converter()
+    glyph = _geometry(info, band, options)[-1] * _BLOCK
+    changes = CaptionChanges(glyph, ink_level=options.ink_level, contrast=options.edge_threshold)
+    segments: list[_Segment] = []
+    counts = _Counts()
+    last: tuple[PixelSegment, str, float] | None = None
+
+    def close(part: PixelSegment) -> None:
+        nonlocal last
+        seg = _Segment(part.start, part.end, _NO_SIGNATURE, _NO_FRAME)
+        if part.is_blank(changes.least_caption):
+            pass  # no caption pixels: nothing to read
+        elif last is not None and changes.alike(part, last[0]):
+            seg.text, seg.confidence = last[1], last[2]  # the same caption, split by noise
+        else:
+            seg.text, seg.confidence = _read(part.reading_image(), reader, options, to_simplified)
+            counts.reads += 1
+            last = (part, seg.text, seg.confidence)
+        part.frame = part.ref = _NO_FRAME  # keep no pictures of past segments
+        segments.append(seg)
+
+    progress.set_total(math.ceil(info.duration_ms / 1000 * fps), "frames")
+    with contextlib.closing(_band_frames(info, band, fps, options)) as frames:
+        for index, frame in enumerate(frames):
+            counts.frames = index + 1
+            progress.reach(index + 1)
+            for part in changes.push(frame):
+                close(part)
+    for part in changes.finish():
+        close(part)
     return segments, counts
 
 
