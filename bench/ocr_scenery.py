@@ -49,44 +49,9 @@ def sample(work: Path, scenery: str, lines: int | None) -> Path:
     return directory
 
 
-def score(truth: dict[str, Any], cues: list[tuple[int, int, str]], fps: float) -> dict[str, Any]:
-    """Compare cues ``(start_ms, end_ms, text)`` with the ground truth's captions."""
-    from localize.metrics import character_error_rate, normalise_for_cer
-
-    frame_ms = 1000 / fps
-    captions = truth["captions"]
-    spans = [(c["first_frame"] * frame_ms, (c["last_frame"] + 1) * frame_ms) for c in captions]
-    owner: list[int | None] = []
-    for start, end, _ in cues:
-        overlaps = [min(end, e) - max(start, s) for s, e in spans]
-        best = max(range(len(spans)), key=overlaps.__getitem__)
-        owner.append(best if overlaps[best] > 0 else None)
-    tolerance = 2 * frame_ms + 1
-    starts = ends = 0
-    for i, (s, e) in enumerate(spans):
-        mine = [cue for cue, o in zip(cues, owner, strict=True) if o == i]
-        if mine and abs(mine[0][0] - s) <= tolerance:
-            starts += 1
-        if mine and abs(mine[-1][1] - e) <= tolerance:
-            ends += 1
-    assigned = [o for o in owner if o is not None]
-    others = [normalise_for_cer(t["text"]) for t in truth.get("not_dialogue", [])]
-    leaks = sum(1 for _, _, text in cues if any(o and o in normalise_for_cer(text) for o in others))
-    reference = "".join(c["text"] for c in captions)
-    return {
-        "captions": len(captions),
-        "cues": len(cues),
-        "cer": round(character_error_rate(reference, "".join(t for _, _, t in cues)), 4),
-        "starts_2f": round(starts / len(spans), 3),
-        "ends_2f": round(ends / len(spans), 3),
-        "phantom": sum(1 for o in owner if o is None),
-        "split": len(assigned) - len(set(assigned)),
-        "leaks": leaks,
-    }
-
-
 def run_one(directory: Path, detector: str, reader: Any) -> dict[str, Any]:
     from localize.ocr import OcrOptions, ocr_video
+    from localize.sample.scenery import score_captions
 
     truth = json.loads((directory / "ground_truth.json").read_text(encoding="utf-8"))
     options = OcrOptions(detector=detector)  # type: ignore[arg-type]
@@ -95,7 +60,7 @@ def run_one(directory: Path, detector: str, reader: Any) -> dict[str, Any]:
     wall, cpu = time.perf_counter() - t0, cpu_s() - c0
     minutes = max(result.duration_ms, 1) / 60_000
     cues = [(c.start_ms, c.end_ms, c.text) for c in result.track.cues]
-    row = score(truth, cues, result.fps or 25.0)
+    row = score_captions(truth, cues, result.fps or 25.0)
     row.update(
         s_per_min=round(wall / minutes, 2),
         cpu_per_min=round(cpu / minutes, 2),

@@ -90,6 +90,7 @@ class CaptionChanges:
         self.window = max(1, round(1.5 * glyph / _BLOCK))
         self._kernel = np.ones((2 * _OUTLINE_PX + 1,) * 2, np.uint8)
         self._near = np.ones((5, 5), np.uint8)
+        self._touch = np.ones((3, 3), np.uint8)
         self._buffer: deque[tuple[Gray, Mask]] = deque()
         self._index = 0  # frame number of the oldest buffered frame
         #: per pixel, for how many frames up to the newest it has been steady text
@@ -146,10 +147,14 @@ class CaptionChanges:
         """Decide about the oldest buffered frame, then drop it from the buffer.
 
         Its persistent text: pixels text-like and steady from it to the newest
-        buffered frame, ``ahead`` frames in all (a run at least that long now)."""
+        buffered frame, ``ahead`` frames in all (a run at least that long now). In the
+        last ``PERSIST_FRAMES`` of the video nothing can prove to persist, so no
+        caption starts there (captions that end there still end on time)."""
         assert self._runs is not None
         frame, text = self._buffer.popleft()
         persistent: Mask = self._runs >= ahead
+        if ahead < PERSIST_FRAMES:
+            persistent = np.zeros_like(persistent)
         index = self._index
         self._index += 1
         seg = self.current
@@ -177,9 +182,11 @@ class CaptionChanges:
         """True if two segments show the same caption pixels (a split by noise, or a
         caption coming back after a flash): nothing new to read."""
         cv2 = self._cv2
+        # strict: two captions that differ in one character at the same place
+        # ("第二句" / "第三句") have near-identical masks once dilated generously
         for one, other in ((a, b), (b, a)):
-            around = cv2.dilate(other.mask.astype(np.uint8), self._near) > 0
-            if self._peak(one.mask & ~around) > self.lost_limit:
+            around = cv2.dilate(other.mask.astype(np.uint8), self._touch) > 0
+            if self._peak(one.mask & ~around) > self.quarter:
                 return False
         return True
 

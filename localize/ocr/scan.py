@@ -1,27 +1,33 @@
 """Read the captions of a whole video: decode the band, detect changes, OCR, time events.
 
-Cost is kept low by running OCR only when the caption band changes. ffmpeg decodes
-only the band (cropped, gray, shrunk if the picture is larger than 1280 px) and
-pipes every frame; for each frame a cheap "ink" signature is computed: strong edges
-on light pixels (captions are light text with a dark outline or shadow), averaged
-over 4x4 blocks. A new *segment* starts when the signature differs from the first
-frame of the current segment, either in a large share of its ink (a new caption) or
-by about a quarter of a character's ink in one place (a caption that changes one
-character). Each segment is OCR'd once, on a frame from its middle; empty-looking
-segments are not OCR'd at all, nor is a return to what was last read (a flicker). So
-cost follows the number of caption changes, not the length of the video: ~2 s per
-minute for decoding plus ~0.1 s per caption.
+Cost is kept low by running OCR only when the caption changes. ffmpeg decodes only
+the band (cropped, gray, shrunk if the picture is larger than 1280 px) and pipes every
+frame. Changes are found from the caption's own pixels (:mod:`localize.ocr.changes`,
+the default ``detector="caption"``): pixels that look like caption text (light, next
+to a dark outline, shadow or box) and stay put for 400 ms, whatever moves behind
+them. A new *segment* starts on the first frame where half a character's worth of
+those pixels is gone or new ones appear. Each segment is OCR'd once, on a frame from
+its middle with the scenery blacked out around the caption; segments with no caption
+pixels are not OCR'd at all, nor is a return to what was last read (a flash). So cost
+follows the number of caption changes, not the scenery: ~2 s per minute for decoding,
+~1-2 ms per frame of pixel tests, plus ~0.1 s per caption.
+
+``detector="band"`` is the former detector, kept for comparison (``bench/ocr_scenery.py``):
+a whole-band "ink" signature (strong edges on light pixels over 4x4 blocks) compared
+with the segment's first frame. It is frame-exact on still scenery but splits the
+video at every movement of light scenery, so it caps OCR at ``max_reads_per_s`` and
+times captions there only to about a second.
 
 Segments are then turned into caption events: runs of segments with the same text up
 to OCR noise are merged (a blank of up to ``max_gap_frames`` between two identical
 texts is bridged), so an event starts on the first frame showing its text and ends on
 the first frame after it disappears: frame-exact whenever a caption appears and
-disappears at once, as burned-in captions do.
+disappears at once, as burned-in captions do. Events shorter than ``min_event_ms``
+are not captions.
 
 Known limits: captions that fade in or out start/end where they become legible;
-dark text on a light background has no "ink" and is missed; light, busy scenery
-behind the captions trips the per-second OCR budget (``max_reads_per_s``), after
-which timing there is only good to about a second (a warning says so); captions
+dark text on a light background has no "ink" and is missed; a caption must stay on
+screen 400 ms to be seen, and none starts in the last 400 ms of a video; captions
 that move are read only if band finding saw each position (the band then spans
 them, see :mod:`localize.ocr.band`), or if the user gives a band covering them.
 """
@@ -32,6 +38,7 @@ import contextlib
 import json
 import logging
 import math
+import re
 import subprocess
 import tempfile
 import threading
@@ -48,6 +55,7 @@ from localize import progress
 from localize.domain import Cue, CueTrack
 from localize.errors import MediaError
 from localize.media import MediaInfo, probe
+from localize.metrics import normalise_for_cer
 from localize.ocr.band import DEFAULT_SAMPLES, CaptionBand, search_caption_band, similar_text
 from localize.ocr.changes import CaptionChanges, PixelSegment
 from localize.ocr.engine import (
@@ -90,22 +98,25 @@ class OcrOptions:
         ink_level: only edges on pixels at least this light (0-255) count as ink:
             captions are white or yellow with a dark outline or shadow, so dark
             scenery moving behind them does not look like a caption change.
-        max_reads_per_s: at most this many OCR calls per second of video. Captions
-            change at most ~2 times a second; a busier band is light scenery moving
-            behind the captions, and past the cap a segment keeps the previous
-            reading (counted in ``OcrStats.skipped``, with a warning: timing there
-            may be late by up to a second).
+        max_reads_per_s: with ``detector="band"`` only: at most this many OCR calls
+            per second of video; past the cap a segment keeps the previous reading
+            (counted in ``OcrStats.skipped``, with a warning: timing there may be
+            late by up to a second). The caption detector reads every change.
         min_confidence: recognised lines below this recogniser score are dropped.
         text_tolerance: near-identical texts (edit distance <= this share of the
             length) are the same caption read twice with OCR noise.
         max_gap_frames: a blank this short between two identical texts is a flicker,
             not two captions.
-        min_event_ms: events shorter than this are transitions (a cross-fade), dropped.
+        min_event_ms: events shorter than this are transitions (a cross-fade) or
+            something passing behind the band, not captions: dropped.
         max_side: the band is shrunk so the picture's longest side is at most this
             (1280: 1080p captions are still ~30 px high, plenty for the recogniser).
         threads: onnxruntime threads; 1 (the default) uses the least CPU per frame
             (several threads mostly spin-wait on small band images), 0 = all cores.
         timeout_s: ffmpeg is killed if decoding takes longer than this.
+        detector: how caption changes are found: ``"caption"`` (default) from the
+            caption's own pixels, holds on moving scenery; ``"band"`` the former
+            whole-band difference, for comparison.
     """
 
     samples: int = DEFAULT_SAMPLES
@@ -116,7 +127,7 @@ class OcrOptions:
     min_confidence: float = 0.6
     text_tolerance: float = 0.25
     max_gap_frames: int = 2
-    min_event_ms: int = 200
+    min_event_ms: int = 400
     max_side: int = 1280
     threads: int = 1
     timeout_s: float = 3600.0
@@ -553,13 +564,15 @@ def _events(segments: list[_Segment], fps: float, options: OcrOptions) -> list[O
     runs: list[list[_Segment]] = []
     blank = 0  # frames of blank since the current run's last text segment
     for seg in segments:
-        if not seg.text:
+        if not seg.text or _texture(seg.text):
             blank += seg.end - seg.start
             continue
         if (
             runs
             and blank <= options.max_gap_frames
-            and similar_text(_vote(runs[-1]), seg.text, tolerance=options.text_tolerance)
+            and _same_caption(
+                _vote(runs[-1]), seg.text, options.text_tolerance, touching=blank == 0
+            )
         ):
             runs[-1].append(seg)
         else:
@@ -576,8 +589,35 @@ def _events(segments: list[_Segment], fps: float, options: OcrOptions) -> list[O
             continue
         frames = [s.end - s.start for s in run]
         confidence = sum(s.confidence * f for s, f in zip(run, frames, strict=True)) / sum(frames)
-        events.append(OcrEvent(ms(start), ms(end), _vote(run), round(confidence, 4), start, end))
+        text = _vote(run)
+        if len(normalise_for_cer(text)) == 1 and confidence < _LONE_GLYPH_CONFIDENCE:
+            continue  # a lone, doubtful glyph: texture read as 国 or 器, not a caption
+        events.append(OcrEvent(ms(start), ms(end), text, round(confidence, 4), start, end))
     return events
+
+
+#: what vertical stripes (lit windows, railings, fences) are read as
+_STRIPES = re.compile(r"[\sIl1|!ıiⅠⅡⅢ.:·'\-_]+")
+#: a one-character caption ("嗯", "好") is kept only if read at least this surely
+_LONE_GLYPH_CONFIDENCE = 0.9
+
+
+def _texture(text: str) -> bool:
+    """True if the reading is only stripes: scenery texture, never a caption."""
+    return bool(_STRIPES.fullmatch(text))
+
+
+def _same_caption(a: str, b: str, tolerance: float, *, touching: bool) -> bool:
+    """Two readings of one caption: alike up to OCR noise, or (when no frame lies
+    between them) the shorter holds only characters of the longer, in order, and at
+    least a third of them (characters missed in one reading)."""
+    if similar_text(a, b, tolerance=tolerance):
+        return True
+    short, long_ = sorted((normalise_for_cer(a), normalise_for_cer(b)), key=len)
+    if not touching or len(short) < max(2, len(long_) // 3):
+        return False
+    rest = iter(long_)
+    return all(char in rest for char in short)  # the shorter is a subsequence
 
 
 def _vote(run: list[_Segment]) -> str:

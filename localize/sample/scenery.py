@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -185,10 +185,7 @@ def write_ppm(path: Path, image: Rgb) -> None:
 
 
 #: brightness swings and flashes (ffmpeg ``eq`` expressions of the time t)
-_FLICKER = (
-    "0.12*sin(2*PI*t*0.7)+if(lt(mod(t,2.3),0.12),0.35,0)"
-    "-if(between(mod(t,5.1),3,3.4),0.3,0)"
-)
+_FLICKER = "0.12*sin(2*PI*t*0.7)+if(lt(mod(t,2.3),0.12),0.35,0)-if(between(mod(t,5.1),3,3.4),0.3,0)"
 
 
 @dataclass(frozen=True)
@@ -294,3 +291,46 @@ def caption_truth(
             }
         )
     return out
+
+
+def score_captions(
+    truth: dict[str, Any], cues: Sequence[tuple[int, int, str]], fps: float
+) -> dict[str, Any]:
+    """Compare OCR cues ``(start_ms, end_ms, text)`` with a sample's ground truth.
+
+    Returns the number of captions and cues, ``cer`` (all caption text), ``starts_2f``
+    and ``ends_2f`` (share of captions whose first/last cue starts/ends within 2
+    frames), ``phantom`` (cues overlapping no caption: never on screen), ``split``
+    (extra cues for a caption already read) and ``leaks`` (cues holding the title
+    card or the watermark).
+    """
+    from localize.metrics import character_error_rate, normalise_for_cer
+
+    frame_ms = 1000 / fps
+    captions = truth["captions"]
+    spans = [(c["first_frame"] * frame_ms, (c["last_frame"] + 1) * frame_ms) for c in captions]
+    owner: list[int | None] = []
+    for start, end, _ in cues:
+        overlaps = [min(end, e) - max(start, s) for s, e in spans]
+        best = max(range(len(spans)), key=overlaps.__getitem__)
+        owner.append(best if overlaps[best] > 0 else None)
+    tolerance = 2 * frame_ms + 1
+    starts = ends = 0
+    for i, (s, e) in enumerate(spans):
+        mine = [cue for cue, o in zip(cues, owner, strict=True) if o == i]
+        starts += bool(mine) and abs(mine[0][0] - s) <= tolerance
+        ends += bool(mine) and abs(mine[-1][1] - e) <= tolerance
+    assigned = [o for o in owner if o is not None]
+    others = [normalise_for_cer(str(t["text"])) for t in truth.get("not_dialogue", [])]
+    leaks = sum(1 for _, _, text in cues if any(o in normalise_for_cer(text) for o in others))
+    reference = "".join(c["text"] for c in captions)
+    return {
+        "captions": len(captions),
+        "cues": len(cues),
+        "cer": round(character_error_rate(reference, "".join(t for _, _, t in cues)), 4),
+        "starts_2f": round(starts / max(1, len(spans)), 3),
+        "ends_2f": round(ends / max(1, len(spans)), 3),
+        "phantom": sum(1 for o in owner if o is None),
+        "split": len(assigned) - len(set(assigned)),
+        "leaks": leaks,
+    }
