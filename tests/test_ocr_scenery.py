@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 
 from localize.ocr import OcrOptions, OcrResult, RapidOcrReader, ocr_video
+from localize.ocr.band import _choose_band
 from localize.ocr.changes import CaptionChanges
+from localize.ocr.engine import TextBox
 from localize.ocr.scan import _events, _Segment
 from localize.sample import build_sample_episode
 from localize.sample.scenery import SCENERIES, TITLE_CARD, WATERMARK, score_captions
@@ -173,3 +175,29 @@ def test_one_caption_read_partly_in_one_segment_is_one_cue() -> None:
 def test_a_flash_shorter_than_a_caption_can_last_is_not_a_caption() -> None:
     events = _events(_segments((0, 6, "你好", 0.95)), 25.0, OcrOptions())
     assert events == []
+
+
+def test_band_is_the_captions_not_the_two_line_name_cards() -> None:
+    """Name cards (a name over a role line, upper area) changed in 4 samples, captions
+    showed 3 different lines: the band is the captions' row. Each sample's name card
+    is one text, not two."""
+    names = [
+        ("陈秘书", "总裁秘书"),
+        ("顾言深", "顾氏集团总裁"),
+        ("林晚", "契约新娘"),
+        ("苏曼", "前女友"),
+    ]
+    captions = ["你救我爸爸", "我陪你演这场戏", "这份合同我签了"]
+    frames: list[list[TextBox]] = []
+    for i in range(6):
+        boxes = []
+        if i < len(names):
+            boxes += [
+                TextBox(0.05, 0.12, 0.25, 0.17, names[i][0], 1.0),
+                TextBox(0.05, 0.165, 0.3, 0.195, names[i][1], 1.0),
+            ]
+        if i % 2 == 0:
+            boxes.append(TextBox(0.2, 0.75, 0.8, 0.79, captions[i // 2], 1.0))
+        frames.append(boxes)
+    band = _choose_band(frames).band
+    assert band is not None and band.top > 0.6, band
