@@ -38,7 +38,6 @@ import contextlib
 import json
 import logging
 import math
-import re
 import subprocess
 import tempfile
 import threading
@@ -62,6 +61,7 @@ from localize.ocr.engine import (
     RapidOcrReader,
     TextReader,
     clean_line,
+    is_stripes,
     is_wordy,
     join_lines,
     line_text,
@@ -564,7 +564,7 @@ def _events(segments: list[_Segment], fps: float, options: OcrOptions) -> list[O
     runs: list[list[_Segment]] = []
     blank = 0  # frames of blank since the current run's last text segment
     for seg in segments:
-        if not seg.text or _texture(seg.text):
+        if not seg.text or is_stripes(seg.text):
             blank += seg.end - seg.start
             continue
         if (
@@ -596,15 +596,8 @@ def _events(segments: list[_Segment], fps: float, options: OcrOptions) -> list[O
     return events
 
 
-#: what vertical stripes (lit windows, railings, fences) are read as
-_STRIPES = re.compile(r"[\sIl1|!ıiⅠⅡⅢ.:·'\-_]+")
 #: a one-character caption ("嗯", "好") is kept only if read at least this surely
 _LONE_GLYPH_CONFIDENCE = 0.9
-
-
-def _texture(text: str) -> bool:
-    """True if the reading is only stripes: scenery texture, never a caption."""
-    return bool(_STRIPES.fullmatch(text))
 
 
 def _same_caption(a: str, b: str, tolerance: float, *, touching: bool) -> bool:
