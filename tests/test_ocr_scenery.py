@@ -201,3 +201,12 @@ def test_band_is_the_captions_not_the_two_line_name_cards() -> None:
         frames.append(boxes)
     band = _choose_band(frames).band
     assert band is not None and band.top > 0.6, band
+
+
+def test_a_glimpse_of_part_of_a_caption_does_not_split_it() -> None:
+    """Seven frames in the middle of a caption read as only its first two characters
+    (too short to be a caption): still one cue, not two cues with a gap."""
+    full = "契约是假的，\n可我想护着你是真的。"
+    segments = _segments((0, 40, full, 0.99), (40, 47, "契约", 0.99), (47, 90, full, 0.98))
+    events = _events(segments, 25.0, OcrOptions())
+    assert [(e.start_frame, e.end_frame, e.text) for e in events] == [(0, 90, full)]

@@ -582,6 +582,7 @@ def _events(segments: list[_Segment], fps: float, options: OcrOptions) -> list[O
     def ms(frame: int) -> int:
         return round(frame * 1000 / fps)
 
+    runs = _absorb_glimpses(runs, ms, options)
     events: list[OcrEvent] = []
     for run in runs:
         start, end = run[0].start, run[-1].end
@@ -611,6 +612,28 @@ def _same_caption(a: str, b: str, tolerance: float, *, touching: bool) -> bool:
         return False
     rest = iter(long_)
     return all(char in rest for char in short)  # the shorter is a subsequence
+
+
+def _absorb_glimpses(
+    runs: list[list[_Segment]], ms: Callable[[int], int], options: OcrOptions
+) -> list[list[_Segment]]:
+    """A run too short to be a caption between two runs of the same text, with no
+    blank around it, is a misreading inside that caption (a part of it read alone):
+    the three are one caption, not two cues with a gap."""
+    out: list[list[_Segment]] = []
+    for run in runs:
+        if len(out) >= 2:
+            before, glimpse = out[-2], out[-1]
+            if (
+                ms(glimpse[-1].end) - ms(glimpse[0].start) < options.min_event_ms
+                and before[-1].end == glimpse[0].start
+                and glimpse[-1].end == run[0].start
+                and similar_text(_vote(before), _vote(run), tolerance=options.text_tolerance)
+            ):
+                out[-2:] = [before + glimpse + run]
+                continue
+        out.append(run)
+    return out
 
 
 def _vote(run: list[_Segment]) -> str:
