@@ -32,6 +32,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from localize.errors import MediaError
+
 SceneryName = Literal["still", "pan", "busy", "flicker"]
 SCENERIES: tuple[SceneryName, ...] = ("still", "pan", "busy", "flicker")
 
@@ -176,7 +178,11 @@ def write_png(path: Path, image: npt.NDArray[np.uint8]) -> None:
     import cv2
 
     if not cv2.imwrite(str(path), image):
-        raise OSError(f"cannot write {path}")
+        raise MediaError(
+            f"cannot write the sample picture {path.name}",
+            "check that the output folder is writable and the disk is not full",
+            path=str(path),
+        )
 
 
 def write_ppm(path: Path, image: Rgb) -> None:
