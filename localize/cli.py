@@ -28,6 +28,7 @@ examples:
   localize demo                                  run the whole job on the bundled sample
   localize episode ep01.mp4 --series ceo-contract-bride --to en --no-review --out out/ep01
   localize sample out/sample                     make the sample episode (video + truth)
+  localize sample out/busy --scenery busy        the same over busy moving scenery
   localize ocr ep01.mp4 --out ep01.zh.srt         burned-in captions to subtitles
   localize clean ep01.mp4 --out ep01.clean.mp4   paint out the burned-in Chinese captions
   localize burn ep01.clean.mp4 ep01.en.srt --out ep01.en.mp4   English burned in
@@ -171,7 +172,9 @@ def _cmd_config(args: argparse.Namespace) -> int:
 def _cmd_sample(args: argparse.Namespace) -> int:
     from localize.sample.build import build_sample_episode
 
-    episode = build_sample_episode(Path(args.out_dir), seed=args.seed)
+    episode = build_sample_episode(
+        Path(args.out_dir), seed=args.seed, scenery=args.scenery, max_lines=args.lines
+    )
     print(f"sample episode: {episode.video}")
     print(f"ground truth:   {episode.ground_truth}")
     return 0
@@ -918,6 +921,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sample", help="generate the sample episode (video, captions, truth)")
     p.add_argument("out_dir")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--scenery",
+        choices=("still", "pan", "busy", "flicker"),
+        default="still",
+        help="what is behind the captions: still backdrops (default), a slow pan, busy "
+        "motion, flicker; the last three also vary the caption styles and add a title "
+        "card and a watermark",
+    )
+    p.add_argument("--lines", type=int, help="only the first LINES lines (a short clip)")
     p.set_defaults(handler=_cmd_sample)
 
     p = sub.add_parser("transcribe", help="Mandarin speech to simplified-Chinese subtitles")

@@ -12,9 +12,10 @@ whole frame, then
 3. score each row by how many *different* texts it showed (captions change, name
    cards and scenery text rarely do), halving the score of rows in the upper half
    because captions are nearly always in the lower half;
-4. the band covers the best row, plus any other row scoring at least
-   ``_COMPANION_SHARE`` of it while the band stays under half the picture: captions
-   that jump between two positions during an episode give one band spanning both.
+4. the band covers the best row, plus any other row of text the same size scoring
+   at least ``_COMPANION_SHARE`` of it while the band stays under half the picture:
+   captions that jump between two positions during an episode give one band
+   spanning both (a watermark or title card in another size never joins).
 
 A row must have shown at least two different texts: a single text could as well be
 a sign in the scenery. If no row qualifies the video is taken to have no captions
@@ -35,12 +36,19 @@ import numpy as np
 from localize.errors import LocalizeError, MediaError
 from localize.media import MediaInfo, probe
 from localize.metrics import edit_distance, normalise_for_cer
-from localize.ocr.engine import Image, RapidOcrReader, TextBox, TextReader, is_wordy
+from localize.ocr.engine import (
+    Image,
+    RapidOcrReader,
+    TextBox,
+    TextReader,
+    is_stripes,
+    is_wordy,
+)
 from localize.tools import file_arg, run_tool
 
 log = logging.getLogger(__name__)
 
-#: frames sampled to find the band (each costs ~0.3 s of OCR on two cores)
+#: frames sampled to find the band (each costs ~0.3-0.5 s of OCR on one core)
 DEFAULT_SAMPLES = 10
 #: samples closer than this already catch any caption (they last 1-7 s)
 _DENSE_SAMPLING_MS = 2500
@@ -48,6 +56,8 @@ _DENSE_SAMPLING_MS = 2500
 _STATIC_SHARE = 0.6
 #: rows scoring at least this share of the best row join the band (moving captions)
 _COMPANION_SHARE = 0.4
+#: rows whose text is at most this much taller than the other's share a caption style
+_SAME_SIZE = 1.33
 #: the band never grows past this share of the picture height by adding rows
 _MAX_BAND_HEIGHT = 0.5
 #: boxes below this recogniser confidence are ignored while looking for the band
@@ -172,8 +182,8 @@ def search_caption_band(
             h, w = image.shape[:2]
             boxes = [
                 box.scaled(1 / w, 1 / h)
-                for box in reader.read(image)
-                if box.score >= _MIN_SCORE and is_wordy(box.text)
+                for box in _read_sample(reader, image)
+                if box.score >= _MIN_SCORE and is_wordy(box.text) and not is_stripes(box.text)
             ]
             frames.append(boxes)
         found = _choose_band(frames)
@@ -182,6 +192,29 @@ def search_caption_band(
         if info.duration_ms / max(1, samples) < _DENSE_SAMPLING_MS:
             break  # samples already every few seconds: a second round finds nothing new
     return found
+
+
+def _read_sample(reader: TextReader, image: Image) -> list[TextBox]:
+    """The text of a sample frame: read whole, then the bottom half again if no text
+    was found there.
+
+    The detector shrinks what it is given to ``RapidOcrReader.max_side``; a whole
+    9:16 frame shrunk that far leaves captions over detailed scenery (lit windows,
+    foliage) too small to be found, while the bottom half alone is read at sample
+    resolution. The halves overlap by more than a caption line, so no line is cut;
+    a box belongs to the half its centre is in.
+    """
+    h = image.shape[0]
+    middle, margin = h // 2, max(2, h // 16)
+    boxes = reader.read(image)
+    if any(b.center_y >= middle and is_wordy(b.text) and not is_stripes(b.text) for b in boxes):
+        return boxes
+    top = middle - margin
+    lower = [
+        TextBox(b.left, b.top + top, b.right, b.bottom + top, b.text, b.score)
+        for b in reader.read(np.ascontiguousarray(image[top:]))
+    ]
+    return [b for b in boxes if b.center_y < middle] + [b for b in lower if b.center_y >= middle]
 
 
 def _sample_times(duration_ms: int, n: int, *, offset: float) -> list[int]:
@@ -245,15 +278,29 @@ class _Row:
     boxes: list[tuple[int, TextBox]]
 
     def distinct_texts(self) -> list[str]:
+        """The different texts the row showed, one per sample (the lines a sample
+        shows in a row are one text: a two-line name card is not two captions)."""
+        by_frame: dict[int, list[TextBox]] = {}
+        for i, box in self.boxes:
+            by_frame.setdefault(i, []).append(box)
         texts: list[str] = []
-        for _, box in self.boxes:
-            if not any(similar_text(box.text, t) for t in texts):
-                texts.append(box.text)
+        for boxes in by_frame.values():
+            text = "".join(b.text for b in sorted(boxes, key=lambda b: (b.top, b.left)))
+            if not any(similar_text(text, t) for t in texts):
+                texts.append(text)
         return texts
 
     def score(self) -> float:
         center = (self.top + self.bottom) / 2
         return len(self.distinct_texts()) * (1.0 if center >= 0.5 else 0.5)
+
+    def line_height(self) -> float:
+        return float(np.median([box.height for _, box in self.boxes]))
+
+    def same_size(self, other: _Row) -> bool:
+        """Text of about the same size (within a third): the same caption style."""
+        a, b = self.line_height(), other.line_height()
+        return max(a, b) <= _SAME_SIZE * min(a, b)
 
     def multi_line(self) -> bool:
         """True if some sample showed two stacked lines in this row."""
@@ -314,6 +361,8 @@ def _choose_band(frames: Sequence[Sequence[TextBox]]) -> BandSearch:
     for row in candidates[1:]:
         if row.score() < _COMPANION_SHARE * best.score():
             break
+        if not best.same_size(row):
+            continue  # a watermark or title card in another font size is no caption
         if max(bottom, row.bottom) - min(top, row.top) <= _MAX_BAND_HEIGHT:
             chosen.append(row)
             top, bottom = min(top, row.top), max(bottom, row.bottom)

@@ -22,6 +22,8 @@ Image = npt.NDArray[np.uint8]
 
 #: a recognised line must hold at least one letter, digit or CJK character
 _WORDY = re.compile(r"[^\W_]", re.UNICODE)
+#: what vertical stripes (lit windows, railings, fences) are read as
+_STRIPES = re.compile(r"[\sIl1|!ıiⅠⅡⅢ.:·'\-_]+")
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,12 @@ def clean_line(text: str) -> str:
 def is_wordy(text: str) -> bool:
     """True if ``text`` holds a letter, digit or CJK character (not just punctuation)."""
     return bool(_WORDY.search(text))
+
+
+def is_stripes(text: str) -> bool:
+    """True if ``text`` is only what stripes read as ("II", "ıI", "1.11"): scenery
+    texture such as lit windows or railings, never a caption."""
+    return bool(_STRIPES.fullmatch(text))
 
 
 def join_lines(boxes: list[TextBox]) -> list[list[TextBox]]:

@@ -1,27 +1,33 @@
 """Read the captions of a whole video: decode the band, detect changes, OCR, time events.
 
-Cost is kept low by running OCR only when the caption band changes. ffmpeg decodes
-only the band (cropped, gray, shrunk if the picture is larger than 1280 px) and
-pipes every frame; for each frame a cheap "ink" signature is computed: strong edges
-on light pixels (captions are light text with a dark outline or shadow), averaged
-over 4x4 blocks. A new *segment* starts when the signature differs from the first
-frame of the current segment, either in a large share of its ink (a new caption) or
-by about a quarter of a character's ink in one place (a caption that changes one
-character). Each segment is OCR'd once, on a frame from its middle; empty-looking
-segments are not OCR'd at all, nor is a return to what was last read (a flicker). So
-cost follows the number of caption changes, not the length of the video: ~2 s per
-minute for decoding plus ~0.1 s per caption.
+Cost is kept low by running OCR only when the caption changes. ffmpeg decodes only
+the band (cropped, gray, shrunk if the picture is larger than 1280 px) and pipes every
+frame. Changes are found from the caption's own pixels (:mod:`localize.ocr.changes`,
+the default ``detector="caption"``): pixels that look like caption text (light, next
+to a dark outline, shadow or box) and stay put for 400 ms, whatever moves behind
+them. A new *segment* starts on the first frame where half a character's worth of
+those pixels is gone or new ones appear. Each segment is OCR'd once, on a frame from
+its middle with the scenery blacked out around the caption; segments with no caption
+pixels are not OCR'd at all, nor is a return to what was last read (a flash). So cost
+follows the number of caption changes, not the scenery: ~2 s per minute for decoding,
+~1-2 ms per frame of pixel tests, plus ~0.1 s per caption.
+
+``detector="band"`` is the former detector, kept for comparison (``bench/ocr_scenery.py``):
+a whole-band "ink" signature (strong edges on light pixels over 4x4 blocks) compared
+with the segment's first frame. It is frame-exact on still scenery but splits the
+video at every movement of light scenery, so it caps OCR at ``max_reads_per_s`` and
+times captions there only to about a second.
 
 Segments are then turned into caption events: runs of segments with the same text up
 to OCR noise are merged (a blank of up to ``max_gap_frames`` between two identical
 texts is bridged), so an event starts on the first frame showing its text and ends on
 the first frame after it disappears: frame-exact whenever a caption appears and
-disappears at once, as burned-in captions do.
+disappears at once, as burned-in captions do. Events shorter than ``min_event_ms``
+are not captions.
 
 Known limits: captions that fade in or out start/end where they become legible;
-dark text on a light background has no "ink" and is missed; light, busy scenery
-behind the captions trips the per-second OCR budget (``max_reads_per_s``), after
-which timing there is only good to about a second (a warning says so); captions
+dark text on a light background has no "ink" and is missed; a caption must stay on
+screen 400 ms to be seen, and none starts in the last 400 ms of a video; captions
 that move are read only if band finding saw each position (the band then spans
 them, see :mod:`localize.ocr.band`), or if the user gives a band covering them.
 """
@@ -39,7 +45,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -48,11 +54,14 @@ from localize import progress
 from localize.domain import Cue, CueTrack
 from localize.errors import MediaError
 from localize.media import MediaInfo, probe
+from localize.metrics import normalise_for_cer
 from localize.ocr.band import DEFAULT_SAMPLES, CaptionBand, search_caption_band, similar_text
+from localize.ocr.changes import CaptionChanges, PixelSegment
 from localize.ocr.engine import (
     RapidOcrReader,
     TextReader,
     clean_line,
+    is_stripes,
     is_wordy,
     join_lines,
     line_text,
@@ -68,6 +77,9 @@ OCR_LANGUAGE = "zh-Hans"
 Gray = npt.NDArray[np.uint8]
 _NO_FRAME: Gray = np.zeros((0, 0), dtype=np.uint8)
 Signature = npt.NDArray[np.float32]
+_NO_SIGNATURE: Signature = np.zeros((0, 0), dtype=np.float32)
+
+Detector = Literal["caption", "band"]
 
 #: signature cells are blocks of this many pixels square
 _BLOCK = 4
@@ -86,22 +98,25 @@ class OcrOptions:
         ink_level: only edges on pixels at least this light (0-255) count as ink:
             captions are white or yellow with a dark outline or shadow, so dark
             scenery moving behind them does not look like a caption change.
-        max_reads_per_s: at most this many OCR calls per second of video. Captions
-            change at most ~2 times a second; a busier band is light scenery moving
-            behind the captions, and past the cap a segment keeps the previous
-            reading (counted in ``OcrStats.skipped``, with a warning: timing there
-            may be late by up to a second).
+        max_reads_per_s: with ``detector="band"`` only: at most this many OCR calls
+            per second of video; past the cap a segment keeps the previous reading
+            (counted in ``OcrStats.skipped``, with a warning: timing there may be
+            late by up to a second). The caption detector reads every change.
         min_confidence: recognised lines below this recogniser score are dropped.
         text_tolerance: near-identical texts (edit distance <= this share of the
             length) are the same caption read twice with OCR noise.
         max_gap_frames: a blank this short between two identical texts is a flicker,
             not two captions.
-        min_event_ms: events shorter than this are transitions (a cross-fade), dropped.
+        min_event_ms: events shorter than this are transitions (a cross-fade) or
+            something passing behind the band, not captions: dropped.
         max_side: the band is shrunk so the picture's longest side is at most this
             (1280: 1080p captions are still ~30 px high, plenty for the recogniser).
         threads: onnxruntime threads; 1 (the default) uses the least CPU per frame
             (several threads mostly spin-wait on small band images), 0 = all cores.
         timeout_s: ffmpeg is killed if decoding takes longer than this.
+        detector: how caption changes are found: ``"caption"`` (default) from the
+            caption's own pixels, holds on moving scenery; ``"band"`` the former
+            whole-band difference, for comparison.
     """
 
     samples: int = DEFAULT_SAMPLES
@@ -112,10 +127,11 @@ class OcrOptions:
     min_confidence: float = 0.6
     text_tolerance: float = 0.25
     max_gap_frames: int = 2
-    min_event_ms: int = 200
+    min_event_ms: int = 400
     max_side: int = 1280
     threads: int = 1
     timeout_s: float = 3600.0
+    detector: Detector = "caption"
 
 
 @dataclass(frozen=True)
@@ -247,7 +263,8 @@ def ocr_video(
             )
     band_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    segments, counts = _scan(info, band, fps, reader, options)
+    scan = _scan_pixels if options.detector == "caption" else _scan
+    segments, counts = scan(info, band, fps, reader, options)
     events = _events(segments, fps, options)
     scan_s = time.perf_counter() - t0
     stats = OcrStats(
@@ -484,6 +501,44 @@ def _scan(
     return segments, counts
 
 
+def _scan_pixels(
+    info: MediaInfo, band: CaptionBand, fps: float, reader: TextReader, options: OcrOptions
+) -> tuple[list[_Segment], _Counts]:
+    """Split the video where the caption's own pixels change (:mod:`localize.ocr.changes`)
+    and read each new caption once, with the scenery around it blacked out."""
+    to_simplified = simplified_converter()
+    glyph = _geometry(info, band, options)[-1] * _BLOCK
+    changes = CaptionChanges(glyph, ink_level=options.ink_level, contrast=options.edge_threshold)
+    segments: list[_Segment] = []
+    counts = _Counts()
+    last: tuple[PixelSegment, str, float] | None = None
+
+    def close(part: PixelSegment) -> None:
+        nonlocal last
+        seg = _Segment(part.start, part.end, _NO_SIGNATURE, _NO_FRAME)
+        if part.is_blank(changes.least_caption):
+            pass  # no caption pixels: nothing to read
+        elif last is not None and changes.alike(part, last[0]):
+            seg.text, seg.confidence = last[1], last[2]  # the same caption, split by noise
+        else:
+            seg.text, seg.confidence = _read(part.reading_image(), reader, options, to_simplified)
+            counts.reads += 1
+            last = (part, seg.text, seg.confidence)
+        part.frame = part.ref = _NO_FRAME  # keep no pictures of past segments
+        segments.append(seg)
+
+    progress.set_total(math.ceil(info.duration_ms / 1000 * fps), "frames")
+    with contextlib.closing(_band_frames(info, band, fps, options)) as frames:
+        for index, frame in enumerate(frames):
+            counts.frames = index + 1
+            progress.reach(index + 1)
+            for part in changes.push(frame):
+                close(part)
+    for part in changes.finish():
+        close(part)
+    return segments, counts
+
+
 def _read(
     frame: Gray, reader: TextReader, options: OcrOptions, to_simplified: Callable[[str], str]
 ) -> tuple[str, float]:
@@ -509,13 +564,15 @@ def _events(segments: list[_Segment], fps: float, options: OcrOptions) -> list[O
     runs: list[list[_Segment]] = []
     blank = 0  # frames of blank since the current run's last text segment
     for seg in segments:
-        if not seg.text:
+        if not seg.text or is_stripes(seg.text):
             blank += seg.end - seg.start
             continue
         if (
             runs
             and blank <= options.max_gap_frames
-            and similar_text(_vote(runs[-1]), seg.text, tolerance=options.text_tolerance)
+            and _same_caption(
+                _vote(runs[-1]), seg.text, options.text_tolerance, touching=blank == 0
+            )
         ):
             runs[-1].append(seg)
         else:
@@ -525,6 +582,7 @@ def _events(segments: list[_Segment], fps: float, options: OcrOptions) -> list[O
     def ms(frame: int) -> int:
         return round(frame * 1000 / fps)
 
+    runs = _absorb_glimpses(runs, ms, options)
     events: list[OcrEvent] = []
     for run in runs:
         start, end = run[0].start, run[-1].end
@@ -532,8 +590,50 @@ def _events(segments: list[_Segment], fps: float, options: OcrOptions) -> list[O
             continue
         frames = [s.end - s.start for s in run]
         confidence = sum(s.confidence * f for s, f in zip(run, frames, strict=True)) / sum(frames)
-        events.append(OcrEvent(ms(start), ms(end), _vote(run), round(confidence, 4), start, end))
+        text = _vote(run)
+        if len(normalise_for_cer(text)) == 1 and confidence < _LONE_GLYPH_CONFIDENCE:
+            continue  # a lone, doubtful glyph: texture read as 国 or 器, not a caption
+        events.append(OcrEvent(ms(start), ms(end), text, round(confidence, 4), start, end))
     return events
+
+
+#: a one-character caption ("嗯", "好") is kept only if read at least this surely
+_LONE_GLYPH_CONFIDENCE = 0.9
+
+
+def _same_caption(a: str, b: str, tolerance: float, *, touching: bool) -> bool:
+    """Two readings of one caption: alike up to OCR noise, or (when no frame lies
+    between them) the shorter holds only characters of the longer, in order, and at
+    least a third of them (characters missed in one reading)."""
+    if similar_text(a, b, tolerance=tolerance):
+        return True
+    short, long_ = sorted((normalise_for_cer(a), normalise_for_cer(b)), key=len)
+    if not touching or len(short) < max(2, len(long_) // 3):
+        return False
+    rest = iter(long_)
+    return all(char in rest for char in short)  # the shorter is a subsequence
+
+
+def _absorb_glimpses(
+    runs: list[list[_Segment]], ms: Callable[[int], int], options: OcrOptions
+) -> list[list[_Segment]]:
+    """A run too short to be a caption between two runs of the same text, with no
+    blank around it, is a misreading inside that caption (a part of it read alone):
+    the three are one caption, not two cues with a gap."""
+    out: list[list[_Segment]] = []
+    for run in runs:
+        if len(out) >= 2:
+            before, glimpse = out[-2], out[-1]
+            if (
+                ms(glimpse[-1].end) - ms(glimpse[0].start) < options.min_event_ms
+                and before[-1].end == glimpse[0].start
+                and glimpse[-1].end == run[0].start
+                and similar_text(_vote(before), _vote(run), tolerance=options.text_tolerance)
+            ):
+                out[-2:] = [before + glimpse + run]
+                continue
+        out.append(run)
+    return out
 
 
 def _vote(run: list[_Segment]) -> str:

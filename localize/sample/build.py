@@ -17,6 +17,7 @@ Everything is deterministic: the same seed gives the same timings and ground tru
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import random
@@ -32,6 +33,7 @@ import numpy.typing as npt
 
 from localize.domain import Cue
 from localize.errors import LocalizeError, MediaError, ToolMissingError
+from localize.sample import scenery as hard
 from localize.sample.script import SCRIPT, Script
 from localize.tools import run_tool
 
@@ -117,6 +119,7 @@ class SampleEpisode:
     duration_ms: int
     lines: tuple[Cue, ...]
     reference_en: tuple[Cue, ...]
+    scenery: str = "still"
 
 
 # --- text to numbered pinyin ----------------------------------------------------------
@@ -485,7 +488,9 @@ def _ass_colour(rgb: tuple[int, int, int], alpha: int = 0) -> str:
     return f"&H{alpha:02X}{b:02X}{g:02X}{r:02X}"
 
 
-def _ass_document(script: Script, placed: Sequence[_Placed], duration_ms: int) -> str:
+def _ass_document(
+    script: Script, placed: Sequence[_Placed], duration_ms: int, scenery: str = "still"
+) -> str:
     """Captions in the lower third; name cards and the series title only in the upper area."""
     white, black, gold = (255, 255, 255), (0, 0, 0), (255, 214, 120)
     margin_v = round(HEIGHT * (1 - 0.82))
@@ -516,6 +521,7 @@ def _ass_document(script: Script, placed: Sequence[_Placed], duration_ms: int) -
         style("Name", 52, gold, 7, mv=round(0.13 * HEIGHT), outline=2, spacing=4),
         style("Title", 26, white, 9, mv=50, outline=2, shadow=0, mr=36),
         style("Outro", 64, white, 5, outline=3, spacing=8),
+        *(hard.ass_styles(FONT_NAME, CAPTION_FONT_SIZE, margin_v) if scenery != "still" else []),
         "",
         "[Events]",
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
@@ -524,12 +530,15 @@ def _ass_document(script: Script, placed: Sequence[_Placed], duration_ms: int) -
         f"Dialogue: 0,{_ass_time(0)},{_ass_time(duration_ms, round_up=True)},Title,,0,0,0,,"
         f"{{\\alpha&H40&}}{script.series_zh}\\N第{script.episode}集"
     ]
+    if scenery != "still":
+        events += hard.ass_events(duration_ms, _ass_time)
     cast = {person.id: person for person in script.cast}
     seen: set[str] = set()
     for line in placed:
         start, end = _ass_time(line.start_ms), _ass_time(line.end_ms, round_up=True)
-        text = wrap_caption(line.zh).replace("\n", "\\N")
-        events.append(f"Dialogue: 1,{start},{end},Caption,,0,0,0,,{text}")
+        look = hard.caption_look(line.index, wrap_caption(line.zh), scenery)
+        kind = "CaptionBox" if look.style == "box" else "Caption"
+        events.append(f"Dialogue: 1,{start},{end},{kind},,0,0,0,,{look.ass_text}")
         if line.speaker not in seen:  # a name card on each character's first appearance
             seen.add(line.speaker)
             person = cast[line.speaker]
@@ -561,10 +570,21 @@ def _srt_document(cues: Sequence[Cue]) -> str:
 
 
 def _ground_truth(
-    script: Script, placed: Sequence[_Placed], duration_ms: int, seed: int
+    script: Script, placed: Sequence[_Placed], duration_ms: int, seed: int, scenery: str
 ) -> dict[str, object]:
     cast = {person.id: person for person in script.cast}
+    bottom = 0.82  # the Caption style's bottom margin, see _ass_document
     return {
+        "scenery": scenery,
+        "captions": hard.caption_truth(
+            [(line.index, wrap_caption(line.zh), line.start_ms, line.end_ms) for line in placed],
+            scenery=scenery,
+            frame_ms=FRAME_MS,
+            font_size=CAPTION_FONT_SIZE,
+            bottom=bottom,
+            size=(WIDTH, HEIGHT),
+        ),
+        "not_dialogue": hard.not_dialogue(duration_ms, FRAME_MS, scenery),
         "series": script.series_zh,
         "series_en": script.series_en,
         "episode": script.episode,
@@ -609,13 +629,20 @@ def _ground_truth(
 # --- the generator --------------------------------------------------------------------
 
 
-def build_sample_episode(out_dir: Path, *, seed: int = 0) -> SampleEpisode:
+def build_sample_episode(
+    out_dir: Path, *, seed: int = 0, scenery: str = "still", max_lines: int | None = None
+) -> SampleEpisode:
     """Generate the sample episode into ``out_dir`` (created if needed) and return it.
 
     Writes ``episode.mp4``, ``ground_truth.json``, ``ground_truth.zh.srt``,
     ``speech.wav`` and ``music.wav`` (existing files are overwritten). The seed
     chooses the gaps between lines; the same seed always gives the same ground truth.
     Takes a few seconds; needs espeak-ng, ffmpeg and the WenQuanYi Zen Hei font.
+
+    ``scenery`` picks what is behind the captions (see :mod:`localize.sample.scenery`:
+    ``still``, the default, or the hard ``pan``, ``busy``, ``flicker``); ``max_lines``
+    keeps only the first lines of the script, for short test clips (then the episode is
+    as long as those lines, not at least a minute).
 
     Raises ToolMissingError if a program or the font is missing, and ToolFailedError
     (a LocalizeError) if one of them fails.
@@ -625,7 +652,14 @@ def build_sample_episode(out_dir: Path, *, seed: int = 0) -> SampleEpisode:
             f"the caption font {FONT_NAME} is not installed ({FONT_FILE})",
             "install it: sudo apt-get install fonts-wqy-zenhei",
         )
+    if scenery not in hard.SCENERIES:
+        raise LocalizeError(
+            f"unknown sample scenery {scenery!r}",
+            "choose one of: " + ", ".join(hard.SCENERIES),
+        )
     script = SCRIPT
+    if max_lines is not None:
+        script = dataclasses.replace(script, lines=script.lines[: max(1, max_lines)])
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -636,7 +670,8 @@ def build_sample_episode(out_dir: Path, *, seed: int = 0) -> SampleEpisode:
             for i, line in enumerate(script.lines, start=1)
         ]
         placed = _layout(script, [clip.size for clip in clips], rng)
-        duration_ms = _ceil_frame(max(placed[-1].end_ms + OUTRO_MS, MIN_DURATION_MS))
+        shortest = MIN_DURATION_MS if max_lines is None else 0
+        duration_ms = _ceil_frame(max(placed[-1].end_ms + OUTRO_MS, shortest))
         if duration_ms > MAX_DURATION_MS:
             raise LocalizeError(
                 f"the sample episode came out {duration_ms / 1000:.1f} s long",
@@ -668,7 +703,9 @@ def build_sample_episode(out_dir: Path, *, seed: int = 0) -> SampleEpisode:
         _write_wav(out_dir / "music.wav", music * gain, SAMPLE_RATE)
         _write_wav(work / "mix.wav", mix * gain, SAMPLE_RATE)
 
-        _render_video(script, placed, duration_ms, work, out_dir / "episode.mp4")
+        _render_video(
+            script, placed, duration_ms, work, out_dir / "episode.mp4", scenery=scenery, seed=seed
+        )
 
     cues = tuple(
         Cue(line.start_ms, line.end_ms, wrap_caption(line.zh), speaker=line.speaker)
@@ -678,7 +715,7 @@ def build_sample_episode(out_dir: Path, *, seed: int = 0) -> SampleEpisode:
         Cue(line.start_ms, line.end_ms, line.en, speaker=line.speaker, source=line.zh)
         for line in placed
     )
-    truth = _ground_truth(script, placed, duration_ms, seed)
+    truth = _ground_truth(script, placed, duration_ms, seed, scenery)
     (out_dir / "ground_truth.json").write_text(
         json.dumps(truth, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
@@ -695,13 +732,22 @@ def build_sample_episode(out_dir: Path, *, seed: int = 0) -> SampleEpisode:
         duration_ms=duration_ms,
         lines=cues,
         reference_en=reference,
+        scenery=scenery,
     )
 
 
 def _render_video(
-    script: Script, placed: Sequence[_Placed], duration_ms: int, work: Path, out: Path
+    script: Script,
+    placed: Sequence[_Placed],
+    duration_ms: int,
+    work: Path,
+    out: Path,
+    *,
+    scenery: str = "still",
+    seed: int = 0,
 ) -> None:
-    """Cut between the speakers' shots in the gaps and burn the captions in."""
+    """Cut between the speakers' shots in the gaps (or animate the hard ``scenery``) and
+    burn the captions in."""
     # a cut halfway through each gap, on a frame boundary
     cuts = [_ceil_frame((a.end_ms + b.start_ms) // 2) for a, b in itertools.pairwise(placed)]
     outro_start = _ceil_frame(placed[-1].end_ms + 600)
@@ -717,15 +763,30 @@ def _render_video(
         entries += [f"file {written[key]}", f"duration {(end - begin) / 1000:.3f}"]
     entries.append(f"file {written[('outro', 0)]}")  # the concat demuxer needs a last entry
     (work / "shots.ffconcat").write_text("\n".join(entries) + "\n", encoding="utf-8")
-    (work / "captions.ass").write_text(_ass_document(script, placed, duration_ms), encoding="utf-8")
-    # convert to yuv420p first: libass then blends into the frame x264 takes, saving a
-    # colour conversion per frame (a third of the encoding time)
-    video_filter = f"format=yuv420p,fps={FPS},subtitles=captions.ass:fontsdir={FONT_FILE.parent}"
+    (work / "captions.ass").write_text(
+        _ass_document(script, placed, duration_ms, scenery), encoding="utf-8"
+    )
+    scene = hard.background(scenery, work, (WIDTH, HEIGHT), FPS, seed)
+    audio = str(sum(1 for arg in scene.inputs if arg == "-i"))  # mix.wav comes after
+    if scenery == "still":
+        # convert to yuv420p first: libass then blends into the frame x264 takes, saving
+        # a colour conversion per frame (a third of the encoding time)
+        graph = [
+            "-vf",
+            f"format=yuv420p,fps={FPS},subtitles=captions.ass:fontsdir={FONT_FILE.parent}",
+        ]
+        video = "0:v"
+    else:
+        graph = [
+            "-filter_complex",
+            f"{scene.graph};[bg]subtitles=captions.ass:fontsdir={FONT_FILE.parent}[v]",
+        ]
+        video = "[v]"
     run_tool(
         ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y",
-         "-f", "concat", "-safe", "0", "-i", "shots.ffconcat",
+         *scene.inputs,
          "-i", "mix.wav",
-         "-map", "0:v", "-map", "1:a", "-vf", video_filter,
+         "-map", video, "-map", f"{audio}:a", *graph,
          "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
          "-g", str(2 * FPS), "-r", str(FPS),
          "-c:a", "aac", "-b:a", "128k", "-ar", str(SAMPLE_RATE), "-ac", "2",
