@@ -97,17 +97,20 @@ def worker(path: str, limit: int | None) -> dict[str, Any]:
     translator = LLMTranslator(options=options)
     result: dict[str, Any] = {"path": path, "load_s": round(time.perf_counter() - t0, 2)}
     for name, (sources, references, with_glossary) in _sets(limit).items():
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         if path == "naive":
             outputs = _naive(translator, sources)
         else:
             outputs = _enforced(translator, sources, glossary if with_glossary else None)
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         kept, required = _adherence(glossary, sources, outputs) if with_glossary else (0, 0)
         result[name] = {
             "lines": len(sources),
             "seconds": round(seconds, 2),
             "lines_per_s": round(len(sources) / seconds, 3),
+            # CPU time of this process: less sensitive than wall time to other jobs
+            # sharing the cores (it still counts threads waiting for a core to sync)
+            "cpu_s_per_line": round(cpu / len(sources), 3),
             "bleu": round(score(outputs, references).bleu, 2),
             "glossary_kept": kept,
             "glossary_required": required,
@@ -131,7 +134,10 @@ def run_path(path: str, limit: int | None) -> dict[str, Any]:
 
 def format_table(results: Sequence[dict[str, Any]]) -> str:
     base = next((r for r in results if r["path"] == "numbered"), None)
-    head = ("path", "set", "lines/s", "x numbered", "BLEU", "glossary", "Han lines", "peak RSS MB")
+    head = (
+        "path", "set", "lines/s", "x numbered", "CPU s/line", "BLEU", "glossary", "Han lines",
+        "peak RSS MB",
+    )  # fmt: skip
     rows = [head]
     for r in results:
         for name in ("tatoeba", "episode"):
@@ -146,6 +152,7 @@ def format_table(results: Sequence[dict[str, Any]]) -> str:
                     name,
                     f"{m['lines_per_s']:.2f}",
                     f"{ratio:.2f}",
+                    f"{m['cpu_s_per_line']:.2f}" if "cpu_s_per_line" in m else "-",
                     f"{m['bleu']:.1f}",
                     glossary,
                     str(m["han_lines"]),
