@@ -149,7 +149,8 @@ def build_line_system_prompt(source: str, target: str, notes: str = "") -> str:
     src, tgt = language_name(source), language_name(target)
     parts = [
         f"Translate {src} drama subtitles into natural, spoken {tgt}. Reply with the "
-        f"translation of the line only: no notes, no {src} characters."
+        f"translation of the line only: no notes, no {src} characters. Write the names "
+        f"and terms of the glossary exactly as it gives them."
     ]
     if notes:
         parts.append(notes)
@@ -354,7 +355,7 @@ class ChatEngine:
         start = chunk[0]
         n = self.options.context_lines
         previous = (
-            tuple(context.previous[-n:])
+            tuple(context.previous[-n:] if n else ())  # [-0:] would be all of them
             if start == 0
             else tuple((lines[j], "") for j in range(max(0, start - n), start))
         )

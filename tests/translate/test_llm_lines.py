@@ -86,6 +86,7 @@ def test_a_reply_that_breaks_the_glossary_is_retried_with_the_problem_named(
     assert outcomes[2].attempts == 2 and not outcomes[2].problems
     retry = engine.calls[-1][1]
     assert len(retry) == 1 and "Fix:" in retry[0] and "Su Man" in retry[0]
+    assert "Before:" not in retry[0]  # no previous lines unless context_lines asks for them
 
 
 def test_a_malformed_reply_keeps_its_first_line_and_an_empty_one_is_retried(
