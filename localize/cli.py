@@ -227,6 +227,10 @@ def _cmd_translate(args: argparse.Namespace) -> int:
         )
     elif backend != "fake":
         kwargs.update(model=args.mt_model, threads=args.compute_threads)
+    if args.mt_requests and backend in ("llm", "openai"):
+        from localize.translate.chat import LLMOptions
+
+        kwargs["options"] = LLMOptions() if args.mt_requests == "lines" else LLMOptions.numbered()
     translator = create_translator(backend, **kwargs)
     memory = TranslationMemory(Path(args.memory)) if args.memory else None
     track, outcomes = translate_cues(
@@ -1003,6 +1007,14 @@ def build_parser() -> argparse.ArgumentParser:
     _renamed(p, "--from", "--source", dest="source_lang", default="zh-Hans",
              help="language of the input (default: zh-Hans)")  # fmt: skip
     p.add_argument("--memory", help="translation memory file (SQLite) to read and update")
+    p.add_argument(
+        "--mt-requests",
+        choices=["lines", "numbered"],
+        default=None,
+        help="LLM requests: 'lines' = one short request per line, 12 decoded together "
+        "(the llm default, fastest on a CPU); 'numbered' = 8 numbered lines per request "
+        "under the whole glossary (the earlier llm path; the openai default)",
+    )
     _add_compute_threads(p)
     p.set_defaults(handler=_cmd_translate)
 

@@ -427,3 +427,44 @@ def test_timing_repairs_can_be_turned_off_per_run_or_per_series() -> None:
     # turning them off changes what a catalog run produces, so it runs the episode again
     on, without = ({"timing_repairs": value} for value in (True, False))
     assert fingerprint("h", "g", on, "en") != fingerprint("h", "g", without, "en")
+
+
+@pytest.mark.parametrize(
+    ("flag", "lines_per_request", "whole_glossary"),
+    [([], 1, False), (["--mt-requests", "numbered"], 8, True)],
+)
+def test_translate_runs_the_fast_or_the_numbered_llm_path(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    flag: list[str],
+    lines_per_request: int,
+    whole_glossary: bool,
+) -> None:
+    """Default: one short request per line; --mt-requests numbered: the earlier path."""
+    from localize.translate.base import TRANSLATORS
+    from localize.translate.chat import ChatEngine, LLMOptions
+
+    class Echo(ChatEngine):
+        model_id = "echo"
+
+        def __init__(self, options: LLMOptions | None = None, **_: object) -> None:
+            self.options = options or LLMOptions()
+            self.batch = 1
+
+        def _generate(self, system: str, users: list[str], budget: list[int]) -> list[str]:
+            return ["1. Hello." for _ in users]
+
+    made: list[Echo] = []
+
+    def factory(**kwargs: object) -> Echo:
+        made.append(Echo(**kwargs))  # type: ignore[arg-type]
+        return made[-1]
+
+    monkeypatch.setitem(TRANSLATORS, "llm", factory)
+    srt = tmp_path / "a.srt"
+    srt.write_text("1\n00:00:01,000 --> 00:00:02,000\n你好\n", encoding="utf-8")
+    argv = ["translate", str(srt), "--to", "en", "--out", str(tmp_path / "b.srt"), *flag]
+    assert main(argv) == 0
+    assert made[0].options.lines_per_request == lines_per_request
+    assert made[0].options.whole_glossary is whole_glossary
+    assert read_subtitles(tmp_path / "b.srt").cues[0].text == "Hello."

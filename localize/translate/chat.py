@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from localize import progress
@@ -29,22 +29,42 @@ _NUMBERED = re.compile(r"^\s*(\d{1,3})\s*[.:)、．：）]\s*(.*?)\s*$")
 
 @dataclass(frozen=True)
 class LLMOptions:
-    """Decoding and batching settings for the chat-model backends (some are engine-specific)."""
+    """Decoding and batching settings for the chat-model backends (some are engine-specific).
+
+    The defaults are the fast path measured in docs/benchmarks.md: one line per request,
+    each request carrying only its own glossary entries, a short
+    system prompt, and many requests decoded together. :meth:`numbered` is the earlier
+    path (numbered chunks under a system prompt holding the whole glossary), kept to
+    compare and for servers that cache a long shared prompt.
+    """
 
     #: lines per request: more lines give more context but longer, riskier replies
-    lines_per_request: int = 8
-    #: requests per generate_batch call (CTranslate2 runs them together); 0 = by device.
-    #: On a 2-core CPU a batch of 3 decodes no faster than the 3 requests one after the
-    #: other (measured: 49 s vs 48 s for the sample) but holds ~0.6 GB more working
-    #: memory, so the CPU default is 1; GPUs batch well, so 4 there
-    requests_per_batch: int = 0
-    #: previous lines shown for context
-    context_lines: int = 4
+    lines_per_request: int = 1
+    #: requests per generate_batch call (CTranslate2 runs them together); 0 = by device
+    #: (1 on a CPU, 4 on a GPU). Short one-line requests batch well on a CPU (12 decode
+    #: ~4x faster than one after the other); long numbered requests under a long system
+    #: prompt do not (a batch of 3 decoded no faster and held ~0.6 GB more memory)
+    requests_per_batch: int = 12
+    #: previous lines shown for context. One-line requests default to none: on the
+    #: Tatoeba set 1-2 previous source lines cost BLEU (the model translated them too)
+    #: and halved the speed (longer prompts); numbered requests show 4
+    context_lines: int = 0
     #: new tokens allowed per line of a request (plus a fixed margin)
     tokens_per_line: int = 60
     #: greedy decoding: reproducible subtitles, and the fastest on a CPU
     sampling_topk: int = 1
     repetition_penalty: float = 1.05
+    #: the whole series glossary and synopsis in the system prompt (shared by every
+    #: request); without it each request lists only the glossary entries of its lines,
+    #: and every request stays short (a long prompt costs each batched request its
+    #: attention over all of it at every decoding step)
+    whole_glossary: bool = False
+
+    @classmethod
+    def numbered(cls) -> LLMOptions:
+        """The earlier path: 8 numbered lines per request, the whole glossary and the
+        synopsis in the system prompt, 4 previous lines, one request at a time on a CPU."""
+        return cls(lines_per_request=8, requests_per_batch=0, context_lines=4, whole_glossary=True)
 
 
 def language_name(code: str) -> str:
@@ -107,6 +127,47 @@ def build_user_prompt(lines: Sequence[str], context: TranslationContext) -> str:
         numbered.append(f"{i + 1}. {prefix}{line}")
     parts.append("Translate:\n" + "\n".join(numbered))
     return "\n\n".join(parts)
+
+
+def build_line_system_prompt(source: str, target: str, notes: str = "") -> str:
+    """The short system prompt of one-line requests (every request repeats it, so each
+    token of it is paid once per line)."""
+    src, tgt = language_name(source), language_name(target)
+    parts = [
+        f"Translate {src} drama subtitles into natural, spoken {tgt}. Reply with the "
+        f"translation of the line only: no notes, no {src} characters. Write the names "
+        f"and terms of the glossary exactly as it gives them."
+    ]
+    if notes:
+        parts.append(notes)
+    return "\n\n".join(parts)
+
+
+def build_line_prompt(line: str, context: TranslationContext) -> str:
+    """One line to translate, with its own glossary entries, the lines before it (for
+    context) and what was wrong with an earlier attempt, each on one short row."""
+    parts = []
+    if context.previous:
+        parts.append("Before: " + " ".join(src for src, _ in context.previous))
+    required = list(dict.fromkeys(pair for row in context.required for pair in row))
+    if required:
+        parts.append("Glossary: " + "; ".join(f"{zh} = {tgt}" for zh, tgt in required))
+    feedback = next((note for note in context.feedback if note), "")
+    if feedback:
+        parts.append(f"Fix: your previous translation was wrong: {feedback}")
+    speaker = context.speakers[0] if context.speakers else None
+    parts.append("Line: " + (f"[{speaker}] " if speaker else "") + line)
+    return "\n".join(parts)
+
+
+def parse_line_reply(reply: str) -> str | None:
+    """The translation in a one-line reply, or None when it is empty or runs over
+    several lines (notes, alternatives, an echo of the prompt)."""
+    rows = [row for row in reply.strip().splitlines() if row.strip()]
+    if len(rows) != 1:
+        return None
+    text = re.sub(r"^(Line|Translation)\s*:\s*", "", _clean_single(rows[0]), flags=re.I)
+    return text or None
 
 
 def chatml(system: str, user: str) -> str:
@@ -199,6 +260,10 @@ class ChatEngine:
         context = context or TranslationContext()
         out: list[str | None] = [None if line.strip() else "" for line in lines]
         todo = [i for i, line in enumerate(lines) if line.strip()]
+        if self.options.lines_per_request == 1:
+            for i, text in self._line_requests(todo, lines, source, target, context):
+                out[i] = text
+            todo = []
         chunks = balanced_split(todo, self.options.lines_per_request)
         for group in balanced_split(chunks, self.batch):
             replies = self._request(group, lines, source, target, context)
@@ -225,13 +290,58 @@ class ChatEngine:
             raise TranslationError(f"lines {missing} were not translated", "report this as a bug")
         return [text or "" for text in out]
 
+    def _system_prompt(self, source: str, target: str, context: TranslationContext) -> str:
+        """The prompt every numbered request shares: with the whole glossary, or without
+        it (each request then lists its own lines' glossary entries)."""
+        if not self.options.whole_glossary:
+            context = replace(context, glossary=())
+        return build_system_prompt(source, target, context)
+
+    def _line_requests(
+        self,
+        todo: list[int],
+        lines: Sequence[str],
+        source: str,
+        target: str,
+        context: TranslationContext,
+    ) -> list[tuple[int, str]]:
+        """One short request per line, ``batch`` requests per call; (line index, text).
+
+        Lines of a like length go out together (a batch waits for its longest reply and
+        pads every prompt to its longest); replies are put back by line index, so the
+        order of lines is kept. A reply that is empty or runs over several lines is cut
+        to its first line, which the enforcement layer then checks like any other.
+        """
+        system = build_line_system_prompt(source, target, context.notes)
+        by_length = sorted(todo, key=lambda i: len(lines[i]))
+        done: list[tuple[int, str]] = []
+        for group in balanced_split(by_length, self.batch):
+            users = [
+                build_line_prompt(
+                    lines[i].replace("\n", ""), self._sub_context([i], lines, context)
+                )
+                for i in group
+            ]
+            budget = 16 + self.options.tokens_per_line
+            replies = self._generate(system, users, [budget] * len(group))
+            for i, reply in zip(group, replies, strict=True):
+                text = parse_line_reply(reply)
+                if text is None:
+                    log.info(
+                        "malformed reply for line %d, keeping its first line: %r", i, reply[:300]
+                    )
+                    text = _clean_single(reply)
+                done.append((i, text))
+            progress.advance(len(group))
+        return done
+
     def _sub_context(
         self, chunk: list[int], lines: Sequence[str], context: TranslationContext
     ) -> TranslationContext:
         start = chunk[0]
         n = self.options.context_lines
         previous = (
-            tuple(context.previous[-n:])
+            tuple(context.previous[-n:] if n else ())  # [-0:] would be all of them
             if start == 0
             else tuple((lines[j], "") for j in range(max(0, start - n), start))
         )
@@ -263,7 +373,7 @@ class ChatEngine:
             batch = [lines[i].replace("\n", "") for i in chunk]
             users.append(build_user_prompt(batch, sub))
             budgets.append(16 + self.options.tokens_per_line * len(chunk))
-        replies = self._generate(build_system_prompt(source, target, context), users, budgets)
+        replies = self._generate(self._system_prompt(source, target, context), users, budgets)
         for reply, chunk in zip(replies, chunks, strict=True):
             if parse_numbered_reply(reply, len(chunk)) is None:
                 log.info("unparseable reply for %d lines: %r", len(chunk), reply[:500])
@@ -284,7 +394,7 @@ class ChatEngine:
             build_user_prompt([lines[i].replace("\n", "")], self._sub_context([i], lines, context))
             for i in chunk
         ]
-        system = build_system_prompt(source, target, context)
+        system = self._system_prompt(source, target, context)
         budget = 16 + self.options.tokens_per_line
         replies: list[str] = []
         for group in balanced_split(users, self.batch):  # batched as the main requests are

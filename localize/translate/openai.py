@@ -150,7 +150,8 @@ class OpenAITranslator(ChatEngine):
         **_ignored: Any,  # store/device/compute_type: the server owns the model
     ) -> None:
         self.endpoint = base_url(endpoint)
-        self.options = options or LLMOptions()
+        # numbered requests under the whole glossary: a server caches the shared prompt
+        self.options = options or LLMOptions.numbered()
         self.limits = endpoint_options or EndpointOptions()
         self.batch = max(1, self.limits.concurrency)
         self.model = model

@@ -10,6 +10,7 @@ from localize.glossary import load_glossary
 from localize.translate.base import TranslationContext
 from localize.translate.enforce import glossary_renderings
 from localize.translate.llm import (
+    LLMOptions,
     LLMTranslator,
     balanced_split,
     build_system_prompt,
@@ -68,13 +69,19 @@ def test_prompts_carry_glossary_synopsis_context_and_feedback(glossary_path: Pat
 
 
 @pytest.mark.slow
-def test_packaged_llm_translates_with_the_glossary(glossary_path: Path) -> None:
-    """The real default model (prepared by scripts/setup.sh) on three sample lines."""
+@pytest.mark.parametrize(
+    "options", [LLMOptions(), LLMOptions.numbered()], ids=["lines", "numbered"]
+)
+def test_packaged_llm_translates_with_the_glossary(
+    glossary_path: Path, options: LLMOptions
+) -> None:
+    """The real default model (prepared by scripts/setup.sh) on three sample lines, by
+    one-line requests batched (the default) and by the earlier numbered requests."""
     from localize.domain import Cue, CueTrack
     from localize.translate.enforce import translate_cues
 
     glossary = load_glossary(glossary_path)
-    translator = LLMTranslator()
+    translator = LLMTranslator(options=options)
     track = CueTrack(
         "zh-Hans",
         (
