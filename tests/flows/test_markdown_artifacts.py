@@ -4,6 +4,7 @@ artifacts and descriptions as Markdown)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,8 +51,11 @@ def test_draft_table_and_qc_summary(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_review_description_escapes_episode_and_echoed_input() -> None:
     zh, targets = _tracks("fine")
     report = build_report({"zh-Hans": zh, **targets}, source=zh)
-    html = render(episode._review_description(HOSTILE, ["en"], report, "bad edit: " + HOSTILE))
-    assert html.count("javascript:alert(1)") == 2
+    drafts = Path("/out") / HOSTILE  # the offline draft folder is named after the episode
+    html = render(
+        episode._review_description(HOSTILE, ["en"], report, "bad edit: " + HOSTILE, drafts)
+    )
+    assert html.count("javascript:alert(1)") == 3
     assert_inert(html)
 
 
