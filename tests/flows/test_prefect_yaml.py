@@ -13,8 +13,8 @@ import pytest
 
 from localize.sample import SampleEpisode
 from localize.subtitles import read_subtitles
-from tests.flows.test_deployment import _free_port, _get, _wait_state
-from tests.flows.test_team_server import _serve, _until
+from tests.flows.test_deployment import _wait_state
+from tests.flows.test_team_server import team_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -31,20 +31,10 @@ def test_prefect_yaml_deploys_to_a_process_pool_and_a_worker_runs_the_episode(
 
     from localize.models import localize_home
 
-    port = _free_port()
-    public = f"http://127.0.0.3:{port}"
-    server_home, worker_home = tmp_path / "server-home", tmp_path / "worker-home"
+    worker_home = tmp_path / "worker-home"
     worker_home.mkdir()
     (worker_home / "models").symlink_to(localize_home() / "models", target_is_directory=True)
-    args = ["--server-only", "--host", "127.0.0.3", "--port", str(port), "--public-url", public]
-    with _serve(args, server_home, tmp_path / "server.log") as server:
-        secret = server_home / "server-auth"
-
-        def ready() -> str | None:
-            up = secret.is_file() and _get(f"{public}/api/health") is not None
-            return secret.read_text().strip() if up else None
-
-        auth = _until("server", ready, server, tmp_path / "server.log")
+    with team_server("127.0.0.3", tmp_path) as (public, auth):
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
         env.update(
             PREFECT_API_URL=f"{public}/api",

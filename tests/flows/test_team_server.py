@@ -53,6 +53,24 @@ def _until(what: str, check, proc, log: Path, timeout: float = 120):  # type: ig
     return found
 
 
+@contextmanager
+def team_server(host: str, folder: Path) -> Iterator[tuple[str, str]]:
+    """`localize serve --server-only` on ``host`` (its own LOCALIZE_HOME under ``folder``):
+    yields its public address and its auth string once it answers."""
+    port = _free_port()
+    public = f"http://{host}:{port}"
+    home, log = folder / "server-home", folder / "server.log"
+    args = ["--server-only", "--host", host, "--port", str(port), "--public-url", public]
+    with _serve(args, home, log) as server:
+        secret = home / "server-auth"
+
+        def ready() -> str | None:
+            up = secret.is_file() and _get(f"{public}/api/health") is not None
+            return secret.read_text().strip() if up else None
+
+        yield public, _until("server", ready, server, log)
+
+
 def test_a_worker_machine_serves_the_deployments_on_the_team_server(
     episode: SampleEpisode, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -60,23 +78,12 @@ def test_a_worker_machine_serves_the_deployments_on_the_team_server(
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
-    port = _free_port()
-    public = f"http://{SERVER_HOST}:{port}"
     server_home, worker_home = tmp_path / "server-home", tmp_path / "worker-home"
     (worker_home / "models").parent.mkdir(parents=True)
     from localize.models import localize_home
 
     (worker_home / "models").symlink_to(localize_home() / "models", target_is_directory=True)
-    server_args = ["--server-only", "--host", SERVER_HOST, "--port", str(port),
-                   "--public-url", public]  # fmt: skip
-    with _serve(server_args, server_home, tmp_path / "server.log") as server:
-        secret = server_home / "server-auth"
-
-        def ready() -> str | None:
-            up = secret.is_file() and _get(f"{public}/api/health") is not None
-            return secret.read_text().strip() if up else None
-
-        auth = _until("server", ready, server, tmp_path / "server.log")
+    with team_server(SERVER_HOST, tmp_path) as (public, auth):
         # the UI (served to browsers) calls the API at the public address, not 0.0.0.0/127.0.0.1
         assert _get(f"{public}/ui-settings")["api_url"] == f"{public}/api"
         # and the server machine serves no deployments itself
