@@ -16,7 +16,6 @@ import json
 import statistics
 import subprocess
 import tempfile
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,18 +105,9 @@ def synthetic_draft(
 @contextmanager
 def page_server(folder: Path, backend: PageBackend | None = None) -> Iterator[str]:
     """The page server on a free port with a stand-in backend (always "Paused")."""
-    server = ReviewPageServer(
-        ("127.0.0.1", 0),
-        backend or PageBackend(folder, lambda run, data: None, lambda run: "Paused", AUTH),
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    backend = backend or PageBackend(folder, lambda run, data: None, lambda run: "Paused", AUTH)
+    with ReviewPageServer(("127.0.0.1", 0), backend).running() as url:
+        yield url
 
 
 def measure(url: str, runs: int) -> list[dict[str, float]]:

@@ -7,7 +7,6 @@ The page itself (HTML, checks, HTTP) is :mod:`localize.review_page`.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -104,12 +103,5 @@ def review_pages(
     """Serve the review pages on 127.0.0.1:``port`` in a thread of this process; yield
     their address. Requests need the API's auth string (HTTP Basic) when there is one."""
     backend = PageBackend(folder or drafts_folder(), resume_review, run_state, auth)
-    server = ReviewPageServer(("127.0.0.1", port), backend)
-    thread = threading.Thread(target=server.serve_forever, name="review-pages", daemon=True)
-    thread.start()
-    try:
-        yield server.url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with ReviewPageServer(("127.0.0.1", port), backend).running() as url:
+        yield url

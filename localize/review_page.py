@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hmac
 import html
 import json
 import os
 import re
+import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from http import HTTPStatus
@@ -368,6 +370,18 @@ class ReviewPageServer(ThreadingHTTPServer):
     def url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[str]:
+        """Serve in a daemon thread while the block runs; yield the address."""
+        thread = threading.Thread(target=self.serve_forever, name="review-pages", daemon=True)
+        thread.start()
+        try:
+            yield self.url
+        finally:
+            self.shutdown()
+            self.server_close()
+            thread.join(timeout=5)
 
 
 class _Handler(BaseHTTPRequestHandler):
