@@ -13,8 +13,7 @@ import pytest
 
 from localize.sample import SampleEpisode
 from localize.subtitles import read_subtitles
-from tests.flows.test_deployment import _wait_state
-from tests.flows.test_team_server import team_server
+from tests.flows.test_team_server import request_episode, team_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -26,7 +25,6 @@ def test_prefect_yaml_deploys_to_a_process_pool_and_a_worker_runs_the_episode(
     episode: SampleEpisode, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     from prefect.client.orchestration import get_client
-    from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
     from localize.models import localize_home
@@ -83,16 +81,7 @@ def test_prefect_yaml_deploys_to_a_process_pool_and_a_worker_runs_the_episode(
             )  # fmt: skip
         try:
             out = tmp_path / "published"
-            params = {"params": {
-                "video": str(episode.video), "series": "ceo-contract-bride", "targets": ["en"],
-                "review": False, "source": "ocr", "mt_backend": "fake",
-                "on_qc_errors": "publish", "out_dir": str(out),
-            }}  # fmt: skip
-            settings = {PREFECT_API_URL: f"{public}/api", PREFECT_API_AUTH_STRING: auth}
-            with temporary_settings(updates=settings):
-                run = run_deployment("localize-episode/manager", parameters=params, timeout=0)
-                with get_client(sync_client=True) as client:
-                    state = _wait_state(client, run.id, {"Completed"}, timeout=400)
+            state = request_episode(public, auth, episode, out, timeout=400)
             assert state == "Completed", worker_log.read_text()[-3000:]
             assert read_subtitles(out / "episode.en.srt").cues
             # the worker's environment decided where the series state went

@@ -71,12 +71,30 @@ def team_server(host: str, folder: Path) -> Iterator[tuple[str, str]]:
         yield public, _until("server", ready, server, log)
 
 
-def test_a_worker_machine_serves_the_deployments_on_the_team_server(
-    episode: SampleEpisode, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def request_episode(
+    public: str, auth: str, episode: SampleEpisode, out: Path, *, timeout: float
+) -> str:
+    """Ask the server's `localize-episode/manager` deployment for the sample in English
+    (OCR, fake MT) into ``out``; return the run's final state name."""
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
+
+    params = {"params": {
+        "video": str(episode.video), "series": "ceo-contract-bride", "targets": ["en"],
+        "review": False, "source": "ocr", "mt_backend": "fake",
+        "on_qc_errors": "publish", "out_dir": str(out),
+    }}  # fmt: skip
+    settings = {PREFECT_API_URL: f"{public}/api", PREFECT_API_AUTH_STRING: auth}
+    with temporary_settings(updates=settings):
+        run = run_deployment("localize-episode/manager", parameters=params, timeout=0)
+        with get_client(sync_client=True) as client:
+            return _wait_state(client, run.id, {"Completed"}, timeout=timeout)
+
+
+def test_a_worker_machine_serves_the_deployments_on_the_team_server(
+    episode: SampleEpisode, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
 
     server_home, worker_home = tmp_path / "server-home", tmp_path / "worker-home"
     (worker_home / "models").parent.mkdir(parents=True)
@@ -100,16 +118,7 @@ def test_a_worker_machine_serves_the_deployments_on_the_team_server(
             )  # fmt: skip
             _check_review_pages(worker_log, auth)
             out = tmp_path / "published"
-            params = {"params": {
-                "video": str(episode.video), "series": "ceo-contract-bride", "targets": ["en"],
-                "review": False, "source": "ocr", "mt_backend": "fake",
-                "on_qc_errors": "publish", "out_dir": str(out),
-            }}  # fmt: skip
-            settings = {PREFECT_API_URL: f"{public}/api", PREFECT_API_AUTH_STRING: auth}
-            with temporary_settings(updates=settings):
-                run = run_deployment("localize-episode/manager", parameters=params, timeout=0)
-                with get_client(sync_client=True) as client:
-                    assert _wait_state(client, run.id, {"Completed"}, timeout=300) == "Completed"
+            assert request_episode(public, auth, episode, out, timeout=300) == "Completed"
             assert read_subtitles(out / "episode.en.srt").cues
             # the worker machine ran it: its own result storage holds the cached stages
             assert any((worker_home / "results").iterdir())
