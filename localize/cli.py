@@ -22,6 +22,10 @@ from localize.numerics import DEFAULT_COMPUTE_THREADS
 
 if TYPE_CHECKING:
     from localize.glossary import Glossary
+    from localize.settings import EpisodeParams
+
+    #: what a command's parser is added to (``parser.add_subparsers()``)
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 EPILOG = """\
 examples:
@@ -616,35 +620,10 @@ def _cmd_episode(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from flows.episode import localize_episode
-    from flows.params import EpisodeParams
     from flows.results import with_guarded_results
 
     try:
-        params = EpisodeParams(
-            video=args.video,
-            series=args.series,
-            targets=args.to,
-            dub=_dub_languages(args),  # type: ignore[arg-type]  # pydantic checks them
-            drop_languages=args.drop_lang,
-            review=not args.no_review,
-            out_dir=args.out,
-            asr_model=args.asr_model,
-            mt_backend=args.mt_backend,
-            mt_model=args.mt_model,
-            mt_endpoint=args.mt_endpoint,
-            mt_api_key_env=args.mt_api_key_env,
-            mt_api_key_secret=args.mt_api_key_secret,
-            tts=args.tts,
-            music_stem=args.music_stem,
-            source=args.source,
-            caption_band=args.caption_band,
-            language_check=not args.no_language_check,
-            timing_repairs=not args.no_timing_repairs,
-            on_qc_errors=args.on_qc_errors,
-            compute_threads=args.compute_threads,
-            clean=args.clean,
-            burn=args.burn,
-        )
+        params = _episode_params(args)
     except ValidationError as exc:
         from localize.settings import describe
 
@@ -671,6 +650,37 @@ def _cmd_episode(args: argparse.Namespace) -> int:
         return HELD_EXIT_CODE
     _print_result(result, started)
     return 0
+
+
+def _episode_params(args: argparse.Namespace) -> EpisodeParams:
+    """The run settings of ``localize episode``'s options (pydantic checks them)."""
+    from localize.settings import EpisodeParams
+
+    return EpisodeParams(
+        video=args.video,
+        series=args.series,
+        targets=args.to,
+        dub=_dub_languages(args),  # type: ignore[arg-type]  # pydantic checks them
+        drop_languages=args.drop_lang,
+        review=not args.no_review,
+        out_dir=args.out,
+        asr_model=args.asr_model,
+        mt_backend=args.mt_backend,
+        mt_model=args.mt_model,
+        mt_endpoint=args.mt_endpoint,
+        mt_api_key_env=args.mt_api_key_env,
+        mt_api_key_secret=args.mt_api_key_secret,
+        tts=args.tts,
+        music_stem=args.music_stem,
+        source=args.source,
+        caption_band=args.caption_band,
+        language_check=not args.no_language_check,
+        timing_repairs=not args.no_timing_repairs,
+        on_qc_errors=args.on_qc_errors,
+        compute_threads=args.compute_threads,
+        clean=args.clean,
+        burn=args.burn,
+    )
 
 
 def _dub_languages(args: argparse.Namespace) -> list[str]:
@@ -768,19 +778,15 @@ def _load_glossary(series: str | None):  # type: ignore[no-untyped-def]
     return load_glossary(resolve_glossary_path(series))
 
 
-def _qc_gate_option(parser: argparse.ArgumentParser, default: str | None) -> None:
-    where = (
-        "exit status 3; default: hold"
-        if default
-        else "listed as held; default: the series' on_qc_errors, else hold"
-    )
-    parser.add_argument(
-        "--on-qc-errors",
-        default=default,
-        choices=["hold", "publish"],
-        help="without review, an episode whose QC has errors is held (draft and QC report "
-        f"in <out>.held/, nothing published: {where}) or published anyway",
-    )
+# --------------------------------------------------------------------------- the parser
+# One function per command; the options several commands share have one helper each, so
+# a shared option reads the same everywhere (the --help text of every command is kept as
+# it was, including the options' order).
+
+#: the choices of --mt-backend and --tts (tests keep them equal to localize.settings')
+MT_BACKENDS = ("llm", "openai", "ct2-seq2seq", "transformers-seq2seq", "fake")
+TTS_BACKENDS = ("auto", "kokoro", "piper", "espeak", "fake")
+SERIES_HELP = "glossary name in glossaries/ or a path"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -793,11 +799,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"localize {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in _COMMANDS:  # in the order `localize --help` lists them
+        add(sub)
+    return parser
 
+
+def _add_demo_parser(sub: Subparsers) -> None:
     p = sub.add_parser("demo", help="run the main job on the bundled sample episode")
     p.add_argument("--out", default="out/demo", help="output folder (default: out/demo)")
     p.set_defaults(handler=_cmd_demo)
-
     p.add_argument("--mt-backend", default="llm", help="translation backend (default: llm)")
     p.add_argument("--dub", action="store_true", help="also dub English (piper, sample's M&E)")
     p.add_argument(
@@ -806,30 +816,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip the clean picture and the English burned-in rendition (faster)",
     )
 
+
+def _add_episode_parser(sub: Subparsers) -> None:
     p = sub.add_parser("episode", help="localize one episode (the Prefect flow, local server)")
     p.add_argument("video")
-    p.add_argument("--series", required=True, help="glossary name in glossaries/ or a path")
-    p.add_argument(
-        "--to", nargs="+", metavar="LANG", help="target languages (default: the glossary's targets)"
-    )
+    p.add_argument("--series", required=True, help=SERIES_HELP)
+    _targets_option(p, help="target languages (default: the glossary's targets)")
     p.add_argument(
         "--dub", nargs="*", metavar="LANG", help="languages to dub (none named: every target)"
     )
     p.add_argument("--no-review", action="store_true", help="no review pause (see --on-qc-errors)")
     _qc_gate_option(p, default="hold")
-    p.add_argument(
-        "--clean",
-        default="none",
-        choices=["none", "inpaint", "blur", "box"],
-        help="also publish EPISODE.clean.mp4 without the burned-in Chinese captions",
-    )
-    p.add_argument(
-        "--burn",
-        nargs="+",
-        default=[],
-        metavar="LANG",
-        help="also publish EPISODE.LANG.burned.mp4 with these subtitles burned in",
-    )
+    _picture_options(p)
     p.add_argument(
         "--drop-lang",
         nargs="+",
@@ -841,44 +839,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         help="output folder (default: $LOCALIZE_OUT/<series>/<episode>, see docs/configuration.md)",
     )
-    p.add_argument(
-        "--source",
-        default="fused",
-        choices=["fused", "ocr", "asr"],
-        help="Chinese text from burned-in captions, speech, or both (default)",
-    )
-    p.add_argument("--caption-band", help="caption band 'TOP,BOTTOM' (default: automatic)")
-    p.add_argument(
-        "--no-language-check",
-        action="store_true",
-        help="transcribe even if the speech does not sound like Mandarin",
-    )
-    p.add_argument(
-        "--no-timing-repairs",
-        action="store_true",
-        help="leave timing slips (short gaps, short cues, fragments) for QC to flag "
-        "instead of fixing them before QC",
-    )
+    _source_options(p)
     p.add_argument("--asr-model", default="whisper-base")
-    p.add_argument(
-        "--mt-backend",
-        default="llm",
-        choices=["llm", "openai", "ct2-seq2seq", "transformers-seq2seq", "fake"],
-    )
+    _mt_backend_option(p, default="llm")
     p.add_argument("--mt-model", default="qwen2.5-coder-1.5b-instruct")
-    p.add_argument("--mt-endpoint", help="OpenAI-compatible server (--mt-backend openai)")
-    p.add_argument("--mt-api-key-env", default="LOCALIZE_MT_API_KEY", metavar="VAR")
+    _mt_endpoint_options(p, key_env_help=None)
     p.add_argument("--mt-api-key-secret", metavar="BLOCK", help="Prefect Secret block with the key")
-    p.add_argument(
-        "--tts",
-        default="auto",
-        choices=["auto", "kokoro", "piper", "espeak", "fake"],
-        help="speech synthesis for --dub (auto: Kokoro for en, es, pt-BR, else espeak-ng)",
+    _tts_option(
+        p, help="speech synthesis for --dub (auto: Kokoro for en, es, pt-BR, else espeak-ng)"
     )
     p.add_argument("--music-stem", help="the producer's music-and-effects stem for the dub bed")
     _add_compute_threads(p)
     p.set_defaults(handler=_cmd_episode)
 
+
+def _add_serve_parser(sub: Subparsers) -> None:
     p = sub.add_parser("serve", help="start the local Prefect server + UI and serve deployments")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=4200)
@@ -918,10 +893,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=_cmd_serve)
 
+
+def _add_config_parser(sub: Subparsers) -> None:
     p = sub.add_parser("config", help="every effective setting and where it came from")
     p.add_argument("--series", help="also the series' glossary, targets and memory")
     p.set_defaults(handler=_cmd_config)
 
+
+def _add_sample_parser(sub: Subparsers) -> None:
     p = sub.add_parser("sample", help="generate the sample episode (video, captions, truth)")
     p.add_argument("out_dir")
     p.add_argument("--seed", type=int, default=0)
@@ -936,6 +915,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lines", type=int, help="only the first LINES lines (a short clip)")
     p.set_defaults(handler=_cmd_sample)
 
+
+def _add_transcribe_parser(sub: Subparsers) -> None:
     p = sub.add_parser("transcribe", help="Mandarin speech to simplified-Chinese subtitles")
     p.add_argument("input", help="episode video or audio file")
     p.add_argument("--out", required=True, help="subtitle file to write (.srt or .vtt)")
@@ -950,14 +931,12 @@ def build_parser() -> argparse.ArgumentParser:
         p, "--series", "--glossary", help="series glossary (name or path): names become hotwords"
     )
     p.add_argument("--language", default="zh-Hans", help="style profile for the cues")
-    p.add_argument(
-        "--no-language-check",
-        action="store_true",
-        help="transcribe even if the speech does not sound like Mandarin",
-    )
+    _language_check_option(p)
     _add_compute_threads(p)
     p.set_defaults(handler=_cmd_transcribe)
 
+
+def _add_ocr_parser(sub: Subparsers) -> None:
     p = sub.add_parser("ocr", help="read burned-in Chinese captions into subtitles")
     p.add_argument("video")
     p.add_argument("--out", required=True, help="subtitle file to write (.srt or .vtt)")
@@ -972,10 +951,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=_cmd_ocr)
 
-    from localize.picture.cli import add_commands as add_picture_commands
 
-    add_picture_commands(sub)
+def _add_picture_parsers(sub: Subparsers) -> None:
+    from localize.picture.cli import add_commands  # `clean` and `burn`
 
+    add_commands(sub)
+
+
+def _add_translate_parser(sub: Subparsers) -> None:
     p = sub.add_parser("translate", help="translate a subtitle file with the glossary enforced")
     p.add_argument("input", help="source subtitles (.srt or .vtt)")
     p.add_argument("--to", required=True, metavar="LANG", help="target language, e.g. en")
@@ -990,20 +973,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="qwen2.5-coder-1.5b-instruct",
         help="packaged name, folder or Hugging Face repo id",
     )
-    _renamed(
-        p,
-        "--mt-backend",
-        "--backend",
-        default="llm",
-        choices=["llm", "openai", "ct2-seq2seq", "transformers-seq2seq", "fake"],
-    )
-    p.add_argument("--mt-endpoint", help="OpenAI-compatible server (--mt-backend openai)")
-    p.add_argument(
-        "--mt-api-key-env",
-        default="LOCALIZE_MT_API_KEY",
-        metavar="VAR",
-        help="environment variable holding the endpoint's API key",
-    )
+    _mt_backend_option(p, default="llm", old="--backend")
+    _mt_endpoint_options(p, key_env_help="environment variable holding the endpoint's API key")
     _renamed(p, "--from", "--source", dest="source_lang", default="zh-Hans",
              help="language of the input (default: zh-Hans)")  # fmt: skip
     p.add_argument("--memory", help="translation memory file (SQLite) to read and update")
@@ -1018,6 +989,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compute_threads(p)
     p.set_defaults(handler=_cmd_translate)
 
+
+def _add_models_parser(sub: Subparsers) -> None:
     p = sub.add_parser("models", help="list, fetch and verify models")
     msub = p.add_subparsers(dest="models_cmd", required=True, metavar="ACTION")
     msub.add_parser("list", help="known models and whether they are prepared")
@@ -1028,6 +1001,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("names", nargs="*", metavar="NAME")
     p.set_defaults(handler=_cmd_models)
 
+
+def _add_glossary_parser(sub: Subparsers) -> None:
     p = sub.add_parser("glossary", help="check a series glossary")
     gsub = p.add_subparsers(dest="glossary_cmd", required=True, metavar="ACTION")
     c = gsub.add_parser("check", help="validate a glossary file (errors name file and line)")
@@ -1038,7 +1013,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("inputs", nargs="+", metavar="EPISODE", help="videos or .srt/.vtt files")
     g.add_argument("--series-id", required=True, help="slug, e.g. ceo-contract-bride")
     g.add_argument("--title", help="series title (Chinese)")
-    g.add_argument("--to", nargs="+", default=["en"], metavar="LANG")
+    _targets_option(g, default=["en"])
     g.add_argument("--out", required=True, help="glossary file to write (.toml)")
     g.add_argument("--force", action="store_true", help="replace an existing file")
     e = gsub.add_parser("export", help="write a glossary as CSV or TBX (vendors' term bases)")
@@ -1047,23 +1022,24 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="file to write")
     p.set_defaults(handler=_cmd_glossary)
 
+
+def _add_cast_parser(sub: Subparsers) -> None:
     p = sub.add_parser("cast", help="each character's dubbing voice per language; pin one")
-    p.add_argument("series", help="glossary name in glossaries/ or a path")
-    p.add_argument("--to", nargs="+", metavar="LANG", help="languages (default: the targets)")
-    p.add_argument(
-        "--tts", default="auto", choices=["auto", "kokoro", "piper", "espeak", "fake"],
-        help="engine whose voices to cast (auto: as the dub would pick)",
-    )  # fmt: skip
+    p.add_argument("series", help=SERIES_HELP)
+    _targets_option(p, help="languages (default: the targets)")
+    _tts_option(p, help="engine whose voices to cast (auto: as the dub would pick)")
     p.add_argument(
         "--pin", action="append", default=[], metavar="NAME=VOICE",
         help="give a character (or 'narrator') a voice for good; repeatable",
     )  # fmt: skip
     p.set_defaults(handler=_cmd_cast)
 
+
+def _add_memory_parser(sub: Subparsers) -> None:
     p = sub.add_parser("memory", help="export or import a series' translation memory (TMX)")
     msub = p.add_subparsers(dest="memory_cmd", required=True, metavar="ACTION")
     x = msub.add_parser("export", help="write the series' memory as TMX 1.4b")
-    x.add_argument("--series", required=True, help="glossary name in glossaries/ or a path")
+    x.add_argument("--series", required=True, help=SERIES_HELP)
     x.add_argument("--format", choices=["tmx"], default="tmx")
     x.add_argument(
         "--all", action="store_true", help="machine translations too (default: reviewed only)"
@@ -1071,10 +1047,12 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--out", required=True, help="file to write (.tmx)")
     i = msub.add_parser("import", help="add a vendor's TMX to the memory as reviewed lines")
     i.add_argument("file", help="TMX file")
-    i.add_argument("--series", required=True, help="glossary name in glossaries/ or a path")
+    i.add_argument("--series", required=True, help=SERIES_HELP)
     i.add_argument("--reviewer", default="", help="recorded as the approver (default: TMX's)")
     p.set_defaults(handler=_cmd_memory)
 
+
+def _add_review_parser(sub: Subparsers) -> None:
     p = sub.add_parser("review", help="send a review to a paused run (offline draft files)")
     rsub = p.add_subparsers(dest="review_cmd", required=True, metavar="ACTION")
     r = rsub.add_parser("submit", help="resume a paused run with a decision and an edited draft")
@@ -1086,59 +1064,185 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--lang", help="the SRT's language when its name does not say (ep.es.srt)")
     p.set_defaults(handler=_cmd_review)
 
+
+def _add_catalog_parser(sub: Subparsers) -> None:
     p = sub.add_parser("catalog", help="status of a catalog of series, or localize what changed")
     csub = p.add_subparsers(dest="catalog_cmd", required=True, metavar="ACTION")
-    for name, what in (
-        ("status", "per episode and language: done, new, changed, failed, waiting-for-review"),
-        ("run", "localize the new, changed and failed episodes (the catalog flow)"),
-    ):
-        c = csub.add_parser(name, help=what)
-        c.add_argument("dir", help="catalog folder: <series-id>/glossary.toml + episodes/")
-        c.add_argument("--out", help="output root (default: $LOCALIZE_OUT/<catalog name>)")
-        c.add_argument("--to", nargs="+", metavar="LANG", help="override the series' targets")
-        c.add_argument(
-            "--mt-backend",
-            choices=["llm", "openai", "ct2-seq2seq", "transformers-seq2seq", "fake"],
-            help="override the series' translation backend (status: compare with a run "
-            "that uses it)",
-        )
-        _add_compute_threads(c, default=None, what="override the series' CPU threads per model")
-        if name == "run":
-            c.add_argument("--max-parallel", type=int, default=2, help="episodes at a time")
-            c.add_argument(
-                "--runner",
-                default="thread",
-                choices=["thread", "dask", "ray"],
-                help="where episodes run: threads here (default), Dask or Ray workers",
-            )
-            c.add_argument(
-                "--dask-address",
-                metavar="tcp://HOST:PORT",
-                help="an existing Dask scheduler (default: $LOCALIZE_DASK_ADDRESS, else a "
-                "local cluster of --workers processes)",
-            )
-            c.add_argument("--ray-address", help="an existing Ray cluster (default: a local one)")
-            c.add_argument(
-                "--workers",
-                type=int,
-                help="worker processes of a local Dask/Ray cluster (default: --max-parallel)",
-            )
-            c.add_argument(
-                "--result-storage",
-                metavar="PATH_OR_URL",
-                help="cached stage results, reachable by every worker (default: "
-                "OUT/.catalog/results)",
-            )
-            _qc_gate_option(c, default=None)
-            c.add_argument(
-                "--wait",
-                type=float,
-                default=0.0,
-                metavar="SECONDS",
-                help="if another run holds OUT, wait this long for it (default: fail)",
-            )
+    status = csub.add_parser(
+        "status", help="per episode and language: done, new, changed, failed, waiting-for-review"
+    )
+    _catalog_options(status)
+    run = csub.add_parser(
+        "run", help="localize the new, changed and failed episodes (the catalog flow)"
+    )
+    _catalog_options(run)
+    _catalog_run_options(run)
     p.set_defaults(handler=_cmd_catalog)
-    return parser
+
+
+def _catalog_options(c: argparse.ArgumentParser) -> None:
+    """What ``catalog status`` and ``catalog run`` share: the catalog and the overrides
+    that change what a run produces (so status compares with a run that uses them)."""
+    c.add_argument("dir", help="catalog folder: <series-id>/glossary.toml + episodes/")
+    c.add_argument("--out", help="output root (default: $LOCALIZE_OUT/<catalog name>)")
+    _targets_option(c, help="override the series' targets")
+    _mt_backend_option(
+        c,
+        help="override the series' translation backend (status: compare with a run that uses it)",
+    )
+    _add_compute_threads(c, default=None, what="override the series' CPU threads per model")
+
+
+def _catalog_run_options(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--max-parallel", type=int, default=2, help="episodes at a time")
+    c.add_argument(
+        "--runner",
+        default="thread",
+        choices=["thread", "dask", "ray"],
+        help="where episodes run: threads here (default), Dask or Ray workers",
+    )
+    c.add_argument(
+        "--dask-address",
+        metavar="tcp://HOST:PORT",
+        help="an existing Dask scheduler (default: $LOCALIZE_DASK_ADDRESS, else a "
+        "local cluster of --workers processes)",
+    )
+    c.add_argument("--ray-address", help="an existing Ray cluster (default: a local one)")
+    c.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes of a local Dask/Ray cluster (default: --max-parallel)",
+    )
+    c.add_argument(
+        "--result-storage",
+        metavar="PATH_OR_URL",
+        help="cached stage results, reachable by every worker (default: OUT/.catalog/results)",
+    )
+    _qc_gate_option(c, default=None)
+    c.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if another run holds OUT, wait this long for it (default: fail)",
+    )
+
+
+_COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
+    _add_demo_parser,
+    _add_episode_parser,
+    _add_serve_parser,
+    _add_config_parser,
+    _add_sample_parser,
+    _add_transcribe_parser,
+    _add_ocr_parser,
+    _add_picture_parsers,
+    _add_translate_parser,
+    _add_models_parser,
+    _add_glossary_parser,
+    _add_cast_parser,
+    _add_memory_parser,
+    _add_review_parser,
+    _add_catalog_parser,
+)
+
+
+# -- options several commands share ----------------------------------------------------
+
+
+def _targets_option(
+    parser: argparse.ArgumentParser, *, help: str | None = None, default: list[str] | None = None
+) -> None:
+    parser.add_argument("--to", nargs="+", default=default, metavar="LANG", help=help)
+
+
+def _qc_gate_option(parser: argparse.ArgumentParser, default: str | None) -> None:
+    where = (
+        "exit status 3; default: hold"
+        if default
+        else "listed as held; default: the series' on_qc_errors, else hold"
+    )
+    parser.add_argument(
+        "--on-qc-errors",
+        default=default,
+        choices=["hold", "publish"],
+        help="without review, an episode whose QC has errors is held (draft and QC report "
+        f"in <out>.held/, nothing published: {where}) or published anyway",
+    )
+
+
+def _picture_options(parser: argparse.ArgumentParser) -> None:
+    """The renditions an episode run also publishes: a clean master, burned subtitles."""
+    parser.add_argument(
+        "--clean",
+        default="none",
+        choices=["none", "inpaint", "blur", "box"],
+        help="also publish EPISODE.clean.mp4 without the burned-in Chinese captions",
+    )
+    parser.add_argument(
+        "--burn",
+        nargs="+",
+        default=[],
+        metavar="LANG",
+        help="also publish EPISODE.LANG.burned.mp4 with these subtitles burned in",
+    )
+
+
+def _source_options(parser: argparse.ArgumentParser) -> None:
+    """Where an episode run's Chinese text comes from, and how it is timed."""
+    parser.add_argument(
+        "--source",
+        default="fused",
+        choices=["fused", "ocr", "asr"],
+        help="Chinese text from burned-in captions, speech, or both (default)",
+    )
+    parser.add_argument("--caption-band", help="caption band 'TOP,BOTTOM' (default: automatic)")
+    _language_check_option(parser)
+    parser.add_argument(
+        "--no-timing-repairs",
+        action="store_true",
+        help="leave timing slips (short gaps, short cues, fragments) for QC to flag "
+        "instead of fixing them before QC",
+    )
+
+
+def _language_check_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-language-check",
+        action="store_true",
+        help="transcribe even if the speech does not sound like Mandarin",
+    )
+
+
+def _mt_backend_option(
+    parser: argparse.ArgumentParser,
+    *,
+    default: str | None = None,
+    old: str | None = None,
+    help: str | None = None,
+) -> None:
+    """``--mt-backend`` (also answering to ``old``, a deprecated name)."""
+    kwargs: dict[str, Any] = {"choices": list(MT_BACKENDS)}
+    if default is not None:
+        kwargs["default"] = default
+    if help is not None:
+        kwargs["help"] = help
+    if old:
+        _renamed(parser, "--mt-backend", old, **kwargs)
+    else:
+        parser.add_argument("--mt-backend", **kwargs)
+
+
+def _mt_endpoint_options(parser: argparse.ArgumentParser, *, key_env_help: str | None) -> None:
+    """The OpenAI-compatible server of ``--mt-backend openai`` and its key's variable."""
+    parser.add_argument("--mt-endpoint", help="OpenAI-compatible server (--mt-backend openai)")
+    parser.add_argument(
+        "--mt-api-key-env", default="LOCALIZE_MT_API_KEY", metavar="VAR", help=key_env_help
+    )
+
+
+def _tts_option(parser: argparse.ArgumentParser, *, help: str) -> None:
+    parser.add_argument("--tts", default="auto", choices=list(TTS_BACKENDS), help=help)
 
 
 def _add_compute_threads(

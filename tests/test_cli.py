@@ -468,3 +468,32 @@ def test_translate_runs_the_fast_or_the_numbered_llm_path(
     assert made[0].options.lines_per_request == lines_per_request
     assert made[0].options.whole_glossary is whole_glossary
     assert read_subtitles(tmp_path / "b.srt").cues[0].text == "Hello."
+
+
+def test_the_episode_commands_defaults_and_choices_are_the_run_settings() -> None:
+    """The CLI spells its defaults out (``--help`` stays instant, without pydantic), so
+    they must agree with :class:`localize.settings.EpisodeParams` and its choices."""
+    import argparse
+    from typing import get_args
+
+    from localize.cli import _episode_params, build_parser
+    from localize.settings import EpisodeParams
+
+    parser = build_parser()
+    args = parser.parse_args(["episode", "ep.mp4", "--series", "s"])
+    assert _episode_params(args) == EpisodeParams(video="ep.mp4", series="s")
+
+    def choices(*command: str) -> dict[str, list[str]]:
+        p = parser
+        for word in command:
+            sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
+            p = sub.choices[word]
+        return {a.dest: list(a.choices) for a in p._actions if a.choices and a.option_strings}
+
+    fields = EpisodeParams.model_fields
+    episode = choices("episode")
+    for dest in ("mt_backend", "tts", "source", "clean", "on_qc_errors"):
+        assert episode[dest] == list(get_args(fields[dest].annotation)), dest
+    for command in (["translate"], ["catalog", "run"], ["catalog", "status"]):
+        assert choices(*command)["mt_backend"] == episode["mt_backend"], command
+    assert choices("cast")["tts"] == episode["tts"]
