@@ -116,7 +116,12 @@ def _translator(
     threads: int = DEFAULT_COMPUTE_THREADS,
 ) -> Any:
     """``key_secret`` names a Prefect Secret block: read here, on the worker, so the key
-    is never a parameter (parameters are stored and shown by Prefect)."""
+    is never a parameter (parameters are stored and shown by Prefect).
+
+    Returns ``Any``, not the ``Translator`` that ``model_pool().translator`` is typed as:
+    ``translate_task`` reads the ``openai`` backend's ``usage``, which the protocol has
+    not, and changing that task's text to say so changes its cache key (TASK_SOURCE),
+    redoing every cached translation. Type it when that task changes anyway."""
     key = None
     if key_secret:
         from prefect.blocks.system import Secret
