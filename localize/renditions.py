@@ -354,6 +354,86 @@ def _hls_output(folder: Path, segment_seconds: int) -> list[str]:
     ]
 
 
+def _write_subtitle_renditions(
+    root: Path, subs: list[tuple[str, CueTrack]], vlist: _Playlist, mpegts: int
+) -> list[tuple[str, Path]]:
+    """``subs/<lang>/``: WebVTT segments on the video's segment boundaries, a playlist each."""
+    sub_dirs: list[tuple[str, Path]] = []
+    for lang, track in subs:
+        sdir = root / "subs" / lang
+        sdir.mkdir(parents=True, exist_ok=True)
+        lines = [
+            "#EXTM3U",
+            "#EXT-X-VERSION:3",
+            f"#EXT-X-TARGETDURATION:{vlist.target_duration}",
+            "#EXT-X-MEDIA-SEQUENCE:0",
+            "#EXT-X-PLAYLIST-TYPE:VOD",
+        ]
+        start = 0.0
+        for n, (_, dur) in enumerate(vlist.segments):
+            lo, hi = round(start * 1000), round((start + dur) * 1000)
+            last = n == len(vlist.segments) - 1
+            cues = [c for c in track.cues if c.end_ms > lo and (c.start_ms < hi or last)]
+            name = f"seg_{n:05d}.vtt"
+            (sdir / name).write_text(_vtt_segment(cues, mpegts), encoding="utf-8")
+            lines += [f"#EXTINF:{dur:.6f},", name]
+            start += dur
+        lines.append("#EXT-X-ENDLIST")
+        (sdir / "index.m3u8").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        sub_dirs.append((lang, sdir))
+    return sub_dirs
+
+
+def _master_playlist(
+    root: Path,
+    src: _Source,
+    vdir: Path,
+    vlist: _Playlist,
+    audio: list[tuple[str, str, Path]],
+    sub_dirs: list[tuple[str, Path]],
+    *,
+    dubbed: bool,
+) -> list[str]:
+    """The lines of ``master.m3u8``: the audio and subtitle renditions, the video variant."""
+    vpeak, vavg = _rates(vdir, vlist)
+    apeak = aavg = 0.0
+    for _, _, adir in audio:
+        peak, avg = _rates(adir, _read_media_playlist(adir / "index.m3u8"))
+        apeak, aavg = max(apeak, peak), max(aavg, avg)
+    # the original is copied when AAC (keep its profile), else encoded to AAC-LC; dubs
+    # are AAC-LC
+    audio_codecs = {src.audio_codecs if src.audio_codec == "aac" else "mp4a.40.2"}
+    if dubbed:
+        audio_codecs.add("mp4a.40.2")
+    codecs = ",".join([src.avc_codecs, *sorted(audio_codecs)] if audio else [src.avc_codecs])
+    master = ["#EXTM3U", "#EXT-X-VERSION:4", "#EXT-X-INDEPENDENT-SEGMENTS", ""]
+    for i, (lang, name, adir) in enumerate(audio):
+        default = "YES" if i == 0 else "NO"
+        master.append(
+            f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",LANGUAGE="{lang}",'
+            f'NAME="{_quote(name)}",DEFAULT={default},AUTOSELECT=YES,CHANNELS="2",'
+            f'URI="{adir.relative_to(root).as_posix()}/index.m3u8"'
+        )
+    for lang, sdir in sub_dirs:
+        master.append(
+            f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",LANGUAGE="{lang}",'
+            f'NAME="{_quote(language_name(lang))}",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,'
+            f'URI="{sdir.relative_to(root).as_posix()}/index.m3u8"'
+        )
+    width, height = src.size
+    inf = (
+        f"#EXT-X-STREAM-INF:BANDWIDTH={math.ceil(vpeak + apeak)},"
+        f"AVERAGE-BANDWIDTH={math.ceil(vavg + aavg)},"
+        f'CODECS="{codecs}",RESOLUTION={width}x{height}'
+    )
+    if audio:
+        inf += ',AUDIO="aud"'
+    if sub_dirs:
+        inf += ',SUBTITLES="subs"'
+    master += ["", inf, "video/index.m3u8"]
+    return master
+
+
 def hls_writer(
     video: Path,
     *,
@@ -413,66 +493,8 @@ def hls_writer(
         # media time 0 of the episode (the cue clock) as a 90 kHz MPEG-TS timestamp
         mpegts = _first_video_pts(vdir / vlist.segments[0][0]) - round(src.video_start_s * _TS_HZ)
 
-        sub_dirs: list[tuple[str, Path]] = []
-        for lang, track in subs:
-            sdir = root / "subs" / lang
-            sdir.mkdir(parents=True, exist_ok=True)
-            lines = [
-                "#EXTM3U",
-                "#EXT-X-VERSION:3",
-                f"#EXT-X-TARGETDURATION:{vlist.target_duration}",
-                "#EXT-X-MEDIA-SEQUENCE:0",
-                "#EXT-X-PLAYLIST-TYPE:VOD",
-            ]
-            start = 0.0
-            for n, (_, dur) in enumerate(vlist.segments):
-                lo, hi = round(start * 1000), round((start + dur) * 1000)
-                last = n == len(vlist.segments) - 1
-                cues = [c for c in track.cues if c.end_ms > lo and (c.start_ms < hi or last)]
-                name = f"seg_{n:05d}.vtt"
-                (sdir / name).write_text(_vtt_segment(cues, mpegts), encoding="utf-8")
-                lines += [f"#EXTINF:{dur:.6f},", name]
-                start += dur
-            lines.append("#EXT-X-ENDLIST")
-            (sdir / "index.m3u8").write_text("\n".join(lines) + "\n", encoding="utf-8")
-            sub_dirs.append((lang, sdir))
-
-        vpeak, vavg = _rates(vdir, vlist)
-        apeak = aavg = 0.0
-        for _, _, adir in audio:
-            peak, avg = _rates(adir, _read_media_playlist(adir / "index.m3u8"))
-            apeak, aavg = max(apeak, peak), max(aavg, avg)
-        # the original is copied when AAC (keep its profile), else encoded to AAC-LC; dubs
-        # are AAC-LC
-        audio_codecs = {src.audio_codecs if src.audio_codec == "aac" else "mp4a.40.2"}
-        if dub_items:
-            audio_codecs.add("mp4a.40.2")
-        codecs = ",".join([src.avc_codecs, *sorted(audio_codecs)] if audio else [src.avc_codecs])
-        master = ["#EXTM3U", "#EXT-X-VERSION:4", "#EXT-X-INDEPENDENT-SEGMENTS", ""]
-        for i, (lang, name, adir) in enumerate(audio):
-            default = "YES" if i == 0 else "NO"
-            master.append(
-                f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",LANGUAGE="{lang}",'
-                f'NAME="{_quote(name)}",DEFAULT={default},AUTOSELECT=YES,CHANNELS="2",'
-                f'URI="{adir.relative_to(root).as_posix()}/index.m3u8"'
-            )
-        for lang, sdir in sub_dirs:
-            master.append(
-                f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",LANGUAGE="{lang}",'
-                f'NAME="{_quote(language_name(lang))}",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,'
-                f'URI="{sdir.relative_to(root).as_posix()}/index.m3u8"'
-            )
-        width, height = src.size
-        inf = (
-            f"#EXT-X-STREAM-INF:BANDWIDTH={math.ceil(vpeak + apeak)},"
-            f"AVERAGE-BANDWIDTH={math.ceil(vavg + aavg)},"
-            f'CODECS="{codecs}",RESOLUTION={width}x{height}'
-        )
-        if audio:
-            inf += ',AUDIO="aud"'
-        if sub_dirs:
-            inf += ',SUBTITLES="subs"'
-        master += ["", inf, "video/index.m3u8"]
+        sub_dirs = _write_subtitle_renditions(root, subs, vlist, mpegts)
+        master = _master_playlist(root, src, vdir, vlist, audio, sub_dirs, dubbed=bool(dub_items))
         (root / "master.m3u8").write_text("\n".join(master) + "\n", encoding="utf-8")
 
         duration_ms = round(src.duration_s * 1000)
