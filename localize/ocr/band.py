@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import math
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,8 +176,8 @@ def search_caption_band(
     frames: list[list[TextBox]] = []
     found = BandSearch(band=None, samples=0)
     for round_ in range(2):
-        for t_ms in _sample_times(info.duration_ms, samples, offset=0.5 if round_ == 0 else 0.0):
-            image = _frame_at(info, t_ms)
+        times = _sample_times(info.duration_ms, samples, offset=0.5 if round_ == 0 else 0.0)
+        for image in _frames_at(info, times):
             if image is None:
                 continue
             h, w = image.shape[:2]
@@ -225,11 +226,49 @@ def _sample_times(duration_ms: int, n: int, *, offset: float) -> list[int]:
     return sorted({int((k + offset) * step) for k in range(n)})
 
 
-def _frame_at(info: MediaInfo, t_ms: int) -> Image | None:
-    """One BGR frame at ``t_ms``, shrunk so its longest side is at most _SAMPLE_MAX_SIDE."""
+def _sample_size(info: MediaInfo) -> tuple[int, int]:
+    """Width and height of sample frames: the longest side at most _SAMPLE_MAX_SIDE."""
     width, height = info.video[0].display_size
     scale = min(1.0, _SAMPLE_MAX_SIDE / max(width, height, 1))
-    w, h = max(2, 2 * round(width * scale / 2)), max(2, 2 * round(height * scale / 2))
+    return max(2, 2 * round(width * scale / 2)), max(2, 2 * round(height * scale / 2))
+
+
+def _frames_at(info: MediaInfo, times: Sequence[int]) -> list[Image | None]:
+    """BGR frames at ``times`` (ms) as :func:`_frame_at` gives them, decoded by one
+    ffmpeg run (starting ffmpeg costs as much CPU as seeking and decoding a sample);
+    if that run fails, frame by frame, so one unreadable sample cannot sink the rest."""
+    w, h = _sample_size(info)
+    with tempfile.TemporaryDirectory(prefix="localize-samples-") as tmp:
+        outputs = [Path(tmp) / f"{k}.raw" for k in range(len(times))]
+        args = ["ffmpeg", "-nostdin", "-v", "error"]
+        for t_ms in times:
+            args += ["-threads", "1", "-ss", f"{t_ms / 1000:.3f}", "-i", file_arg(info.path)]
+        for k, output in enumerate(outputs):
+            args += ["-map", f"{k}:v:0", "-frames:v", "1", "-vf", f"scale={w}:{h}",
+                     "-f", "rawvideo", "-pix_fmt", "bgr24", str(output)]  # fmt: skip
+        try:
+            run_tool(
+                args,
+                timeout=60 + 10 * len(times),
+                what=f"reading sample frames of {info.path.name}",
+            )
+        except LocalizeError as exc:
+            log.info("sample frames one by one: %s", exc.message.splitlines()[0])
+            return [_frame_at(info, t_ms) for t_ms in times]
+        return [_raw_frame(o.read_bytes() if o.is_file() else b"", w, h) for o in outputs]
+
+
+def _raw_frame(data: bytes, w: int, h: int) -> Image | None:
+    """A ``w`` x ``h`` BGR frame from raw bytes; None if there are too few (seeking past
+    the last frame yields nothing)."""
+    if len(data) < w * h * 3:
+        return None
+    return np.frombuffer(data[: w * h * 3], dtype=np.uint8).reshape(h, w, 3)
+
+
+def _frame_at(info: MediaInfo, t_ms: int) -> Image | None:
+    """One BGR frame at ``t_ms``, shrunk so its longest side is at most _SAMPLE_MAX_SIDE."""
+    w, h = _sample_size(info)
     try:
         proc = run_tool(
             ["ffmpeg", "-nostdin", "-v", "error", "-threads", "1", "-ss", f"{t_ms / 1000:.3f}",
@@ -241,9 +280,7 @@ def _frame_at(info: MediaInfo, t_ms: int) -> Image | None:
     except LocalizeError as exc:  # one unreadable sample must not sink the search
         log.warning("skipping a sample frame: %s", exc.message.splitlines()[0])
         return None
-    if len(proc.stdout) < w * h * 3:  # seeking past the last frame yields nothing
-        return None
-    return np.frombuffer(proc.stdout[: w * h * 3], dtype=np.uint8).reshape(h, w, 3)
+    return _raw_frame(proc.stdout, w, h)
 
 
 def similar_text(a: str, b: str, *, tolerance: float = 0.25) -> bool:

@@ -341,7 +341,9 @@ def _band_frames(
     if (out_w, out_h) != (w, h):
         chain += f",scale={out_w}:{out_h}:flags=area"
     args = [
-        require_tool("ffmpeg"), "-nostdin", "-v", "error", "-i", file_arg(info.path),
+        # one decoding thread: the least CPU per frame, and the other core reads captions
+        require_tool("ffmpeg"), "-nostdin", "-v", "error", "-threads", "1",
+        "-i", file_arg(info.path),
         "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", chain + ",format=gray",
         "-f", "rawvideo", "pipe:1",
     ]  # fmt: skip
