@@ -17,14 +17,16 @@ whole-band difference, kept for comparison) and compares with the ground truth:
 - ``s_per_min`` / ``cpu_per_min``: wall and CPU seconds of OCR per minute of 720x1280
   video, models loaded beforehand (target <= 10 s/min on busy).
 
-Prints one table per scenery and writes JSON. Run it with ``nice -n 5``: the machine
-is shared, so compare the detectors within one run.
+Prints one table per scenery and the load average, and writes JSON. Run it with
+``nice -n 5``: the machine is shared, so compare the detectors within one run, and
+read ``cpu_per_min`` when the load average is above the number of cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -94,11 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     reader = RapidOcrReader()
     work = Path(args.work)
     report: dict[str, Any] = {"targets": TARGETS, "lines": args.lines, "results": {}}
+    report["load_average_before"] = [round(x, 2) for x in os.getloadavg()]
     for scenery in args.scenery:
         directory = sample(work, scenery, args.lines)
         rows = {d: run_one(directory, d, reader) for d in args.detector}
         report["results"][scenery] = rows
         print(table(scenery, rows), flush=True)
+    report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    print(f"load average (1/5/15 min) before {report['load_average_before']}, "
+          f"after {report['load_average_after']}")  # fmt: skip
     Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     met = all(
         row["cer"] <= TARGETS["cer"]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import math
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,8 +176,8 @@ def search_caption_band(
     frames: list[list[TextBox]] = []
     found = BandSearch(band=None, samples=0)
     for round_ in range(2):
-        for t_ms in _sample_times(info.duration_ms, samples, offset=0.5 if round_ == 0 else 0.0):
-            image = _frame_at(info, t_ms)
+        times = _sample_times(info.duration_ms, samples, offset=0.5 if round_ == 0 else 0.0)
+        for image in _frames_at(info, times):
             if image is None:
                 continue
             h, w = image.shape[:2]
@@ -225,14 +226,52 @@ def _sample_times(duration_ms: int, n: int, *, offset: float) -> list[int]:
     return sorted({int((k + offset) * step) for k in range(n)})
 
 
-def _frame_at(info: MediaInfo, t_ms: int) -> Image | None:
-    """One BGR frame at ``t_ms``, shrunk so its longest side is at most _SAMPLE_MAX_SIDE."""
+def _sample_size(info: MediaInfo) -> tuple[int, int]:
+    """Width and height of sample frames: the longest side at most _SAMPLE_MAX_SIDE."""
     width, height = info.video[0].display_size
     scale = min(1.0, _SAMPLE_MAX_SIDE / max(width, height, 1))
-    w, h = max(2, 2 * round(width * scale / 2)), max(2, 2 * round(height * scale / 2))
+    return max(2, 2 * round(width * scale / 2)), max(2, 2 * round(height * scale / 2))
+
+
+def _frames_at(info: MediaInfo, times: Sequence[int]) -> list[Image | None]:
+    """BGR frames at ``times`` (ms) as :func:`_frame_at` gives them, decoded by one
+    ffmpeg run (starting ffmpeg costs as much CPU as seeking and decoding a sample);
+    if that run fails, frame by frame, so one unreadable sample cannot sink the rest."""
+    w, h = _sample_size(info)
+    with tempfile.TemporaryDirectory(prefix="localize-samples-") as tmp:
+        outputs = [Path(tmp) / f"{k}.raw" for k in range(len(times))]
+        args = ["ffmpeg", "-nostdin", "-v", "error"]
+        for t_ms in times:
+            args += ["-threads", "1", "-ss", f"{t_ms / 1000:.3f}", "-i", file_arg(info.path)]
+        for k, output in enumerate(outputs):
+            args += ["-map", f"{k}:v:0", "-frames:v", "1", "-vf", f"scale={w}:{h}",
+                     "-f", "rawvideo", "-pix_fmt", "bgr24", str(output)]  # fmt: skip
+        try:
+            run_tool(
+                args,
+                timeout=60 + 10 * len(times),
+                what=f"reading sample frames of {info.path.name}",
+            )
+        except LocalizeError as exc:
+            log.info("sample frames one by one: %s", exc.message.splitlines()[0])
+            return [_frame_at(info, t_ms) for t_ms in times]
+        return [_raw_frame(o.read_bytes() if o.is_file() else b"", w, h) for o in outputs]
+
+
+def _raw_frame(data: bytes, w: int, h: int) -> Image | None:
+    """A ``w`` x ``h`` BGR frame from raw bytes; None if there are too few (seeking past
+    the last frame yields nothing)."""
+    if len(data) < w * h * 3:
+        return None
+    return np.frombuffer(data[: w * h * 3], dtype=np.uint8).reshape(h, w, 3)
+
+
+def _frame_at(info: MediaInfo, t_ms: int) -> Image | None:
+    """One BGR frame at ``t_ms``, shrunk so its longest side is at most _SAMPLE_MAX_SIDE."""
+    w, h = _sample_size(info)
     try:
         proc = run_tool(
-            ["ffmpeg", "-nostdin", "-v", "error", "-ss", f"{t_ms / 1000:.3f}",
+            ["ffmpeg", "-nostdin", "-v", "error", "-threads", "1", "-ss", f"{t_ms / 1000:.3f}",
              "-i", file_arg(info.path), "-map", "0:v:0", "-frames:v", "1",
              "-vf", f"scale={w}:{h}", "-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1"],
             timeout=60,
@@ -241,9 +280,7 @@ def _frame_at(info: MediaInfo, t_ms: int) -> Image | None:
     except LocalizeError as exc:  # one unreadable sample must not sink the search
         log.warning("skipping a sample frame: %s", exc.message.splitlines()[0])
         return None
-    if len(proc.stdout) < w * h * 3:  # seeking past the last frame yields nothing
-        return None
-    return np.frombuffer(proc.stdout[: w * h * 3], dtype=np.uint8).reshape(h, w, 3)
+    return _raw_frame(proc.stdout, w, h)
 
 
 def similar_text(a: str, b: str, *, tolerance: float = 0.25) -> bool:
@@ -315,6 +352,35 @@ class _Row:
 
 
 def _choose_band(frames: Sequence[Sequence[TextBox]]) -> BandSearch:
+    """The caption band from the text boxes of the sampled frames (see the module docs)."""
+    static, moving = _split_static(frames)
+    static_texts = _distinct_texts(static)
+    rows = _rows(moving)
+    summary = tuple(
+        (round(r.top, 3), round(r.bottom, 3), len(r.distinct_texts()), r.score()) for r in rows
+    )
+    candidates = sorted(
+        (row for row in rows if len(row.distinct_texts()) >= 2), key=_Row.score, reverse=True
+    )
+    if not candidates:
+        why = _why_no_band(len(frames), rows, static_texts)
+        return BandSearch(None, len(frames), tuple(static_texts), summary, why)
+    chosen = _caption_rows(candidates)
+    top, bottom = _vertical_extent(chosen)
+    left, right = _side_limits(chosen, static, top, bottom)
+    band = CaptionBand(round(top, 4), round(bottom, 4), round(left, 4), round(right, 4))
+    notes = []
+    if len(chosen) > 1:
+        notes.append(
+            f"captions appear at {len(chosen)} vertical positions; the band spans them all"
+        )
+    return BandSearch(band, len(frames), tuple(static_texts), summary, tuple(notes))
+
+
+def _split_static(
+    frames: Sequence[Sequence[TextBox]],
+) -> tuple[list[TextBox], list[tuple[int, TextBox]]]:
+    """The boxes of static text (titles, logos) and the others with their sample index."""
     static: list[TextBox] = []
     moving: list[tuple[int, TextBox]] = []
     for i, boxes in enumerate(frames):
@@ -323,11 +389,20 @@ def _choose_band(frames: Sequence[Sequence[TextBox]]) -> BandSearch:
                 static.append(box)
             else:
                 moving.append((i, box))
-    static_texts: list[str] = []
-    for box in static:
-        if not any(similar_text(box.text, t) for t in static_texts):
-            static_texts.append(box.text)
+    return static, moving
 
+
+def _distinct_texts(boxes: Sequence[TextBox]) -> list[str]:
+    """The boxes' texts, each text once up to OCR noise."""
+    texts: list[str] = []
+    for box in boxes:
+        if not any(similar_text(box.text, t) for t in texts):
+            texts.append(box.text)
+    return texts
+
+
+def _rows(moving: Sequence[tuple[int, TextBox]]) -> list[_Row]:
+    """Boxes grouped into horizontal rows, top to bottom."""
     rows: list[_Row] = []
     for i, box in sorted(moving, key=lambda item: item[1].top):
         # boxes touching or overlapping vertically (within a fifth of a line) share a row
@@ -336,25 +411,28 @@ def _choose_band(frames: Sequence[Sequence[TextBox]]) -> BandSearch:
             rows[-1].boxes.append((i, box))
         else:
             rows.append(_Row(box.top, box.bottom, [(i, box)]))
-    candidates = sorted(
-        (row for row in rows if len(row.distinct_texts()) >= 2), key=_Row.score, reverse=True
-    )
-    summary = tuple(
-        (round(r.top, 3), round(r.bottom, 3), len(r.distinct_texts()), r.score()) for r in rows
-    )
-    if not candidates:
-        notes = [f"no row of changing text in {len(frames)} sampled frames"]
-        if static_texts:
-            notes.append("ignored static text (titles/logos): " + ", ".join(static_texts[:5]))
-        single = [r for r in rows if len(r.distinct_texts()) == 1]
-        if single:
-            r = max(single, key=lambda r: len(r.boxes))
-            notes.append(
-                f"one unchanging text {r.distinct_texts()[0]!r} at {r.top:.2f}-{r.bottom:.2f} "
-                "of the height: if it is a caption, pass that band explicitly"
-            )
-        return BandSearch(None, len(frames), tuple(static_texts), summary, tuple(notes))
+    return rows
 
+
+def _why_no_band(
+    samples: int, rows: Sequence[_Row], static_texts: Sequence[str]
+) -> tuple[str, ...]:
+    """Notes a user can act on when no row of changing text was found."""
+    notes = [f"no row of changing text in {samples} sampled frames"]
+    if static_texts:
+        notes.append("ignored static text (titles/logos): " + ", ".join(static_texts[:5]))
+    single = [r for r in rows if len(r.distinct_texts()) == 1]
+    if single:
+        r = max(single, key=lambda r: len(r.boxes))
+        notes.append(
+            f"one unchanging text {r.distinct_texts()[0]!r} at {r.top:.2f}-{r.bottom:.2f} "
+            "of the height: if it is a caption, pass that band explicitly"
+        )
+    return tuple(notes)
+
+
+def _caption_rows(candidates: Sequence[_Row]) -> list[_Row]:
+    """The best row plus the companions that join it (best first)."""
     best = candidates[0]
     chosen = [best]
     top, bottom = best.top, best.bottom
@@ -366,9 +444,14 @@ def _choose_band(frames: Sequence[Sequence[TextBox]]) -> BandSearch:
         if max(bottom, row.bottom) - min(top, row.top) <= _MAX_BAND_HEIGHT:
             chosen.append(row)
             top, bottom = min(top, row.top), max(bottom, row.bottom)
+    return chosen
 
-    heights = [box.height for row in chosen for _, box in row.boxes]
-    line = float(np.median(heights))
+
+def _vertical_extent(chosen: Sequence[_Row]) -> tuple[float, float]:
+    """Top and bottom of the band: the rows, a quarter line of margin, and room for a
+    second line when only single lines were seen."""
+    top, bottom = min(row.top for row in chosen), max(row.bottom for row in chosen)
+    line = float(np.median([box.height for row in chosen for _, box in row.boxes]))
     top, bottom = top - 0.25 * line, bottom + 0.25 * line
     if not any(row.multi_line() for row in chosen):
         # only single lines seen: leave room for a second line, on the side captions
@@ -377,22 +460,21 @@ def _choose_band(frames: Sequence[Sequence[TextBox]]) -> BandSearch:
             top -= line
         else:
             bottom += line
-    top, bottom = max(0.0, top), min(1.0, bottom)
+    return max(0.0, top), min(1.0, bottom)
 
+
+def _side_limits(
+    chosen: Sequence[_Row], static: Sequence[TextBox], top: float, bottom: float
+) -> tuple[float, float]:
+    """Left and right of the band: a static logo level with the captions is cut off."""
     left, right = 0.0, 1.0
     text_left = min(box.left for row in chosen for _, box in row.boxes)
     text_right = max(box.right for row in chosen for _, box in row.boxes)
-    for box in static:  # a logo level with the captions: cut it off at the side
+    for box in static:
         if box.bottom <= top or box.top >= bottom:
             continue
         if box.left >= text_right:
             right = min(right, box.left - 0.01)
         elif box.right <= text_left:
             left = max(left, box.right + 0.01)
-    band = CaptionBand(round(top, 4), round(bottom, 4), round(left, 4), round(right, 4))
-    notes = []
-    if len(chosen) > 1:
-        notes.append(
-            f"captions appear at {len(chosen)} vertical positions; the band spans them all"
-        )
-    return BandSearch(band, len(frames), tuple(static_texts), summary, tuple(notes))
+    return left, right

@@ -181,14 +181,21 @@ class CaptionChanges:
     def alike(self, a: PixelSegment, b: PixelSegment) -> bool:
         """True if two segments show the same caption pixels (a split by noise, or a
         caption coming back after a flash): nothing new to read."""
-        cv2 = self._cv2
+        return self.within(a, b) and self.within(b, a)
+
+    def within(self, a: PixelSegment, b: PixelSegment) -> bool:
+        """True if ``a`` shows no caption pixels that ``b`` does not (up to a quarter
+        of a character in any one place): ``a`` is ``b`` or a part of it."""
         # strict: two captions that differ in one character at the same place
         # ("第二句" / "第三句") have near-identical masks once dilated generously
-        for one, other in ((a, b), (b, a)):
-            around = cv2.dilate(other.mask.astype(np.uint8), self._touch) > 0
-            if self._peak(one.mask & ~around) > self.quarter:
-                return False
-        return True
+        around = self._cv2.dilate(b.mask.astype(np.uint8), self._touch) > 0
+        return self._peak(a.mask & ~around) <= self.quarter
+
+    def is_glimpse(self, segment: PixelSegment) -> bool:
+        """Shorter than a caption can be (``PERSIST_FRAMES``): the first frames of a
+        caption whose pixels were still settling, or scenery that stood still behind
+        a caption for a moment. Never a caption of its own."""
+        return segment.end - segment.start < PERSIST_FRAMES
 
     def _peak(self, mask: Mask) -> float:
         """Most pixels of ``mask`` in any window a character and a half wide."""

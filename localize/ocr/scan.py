@@ -8,9 +8,11 @@ to a dark outline, shadow or box) and stay put for 400 ms, whatever moves behind
 them. A new *segment* starts on the first frame where half a character's worth of
 those pixels is gone or new ones appear. Each segment is OCR'd once, on a frame from
 its middle with the scenery blacked out around the caption; segments with no caption
-pixels are not OCR'd at all, nor is a return to what was last read (a flash). So cost
-follows the number of caption changes, not the scenery: ~2 s per minute for decoding,
-~1-2 ms per frame of pixel tests, plus ~0.1 s per caption.
+pixels are not OCR'd at all, nor is a return to what was last read (a flash), nor a
+*glimpse* shorter than any caption (scenery that stood still behind a caption for a
+moment, a caption's first frame): it takes its neighbour's reading (``_CaptionReads``).
+So cost follows the number of caption changes, not the scenery: ~2.5 CPU s per minute
+for decoding (one thread), ~0.3 ms per frame of pixel tests, plus ~0.1 s per caption.
 
 ``detector="band"`` is the former detector, kept for comparison (``bench/ocr_scenery.py``):
 a whole-band "ink" signature (strong edges on light pixels over 4x4 blocks) compared
@@ -56,7 +58,7 @@ from localize.errors import MediaError
 from localize.media import MediaInfo, probe
 from localize.metrics import normalise_for_cer
 from localize.ocr.band import DEFAULT_SAMPLES, CaptionBand, search_caption_band, similar_text
-from localize.ocr.changes import CaptionChanges, PixelSegment
+from localize.ocr.changes import PERSIST_FRAMES, CaptionChanges, PixelSegment
 from localize.ocr.engine import (
     RapidOcrReader,
     TextReader,
@@ -341,7 +343,9 @@ def _band_frames(
     if (out_w, out_h) != (w, h):
         chain += f",scale={out_w}:{out_h}:flags=area"
     args = [
-        require_tool("ffmpeg"), "-nostdin", "-v", "error", "-i", file_arg(info.path),
+        # one decoding thread: the least CPU per frame, and the other core reads captions
+        require_tool("ffmpeg"), "-nostdin", "-v", "error", "-threads", "1",
+        "-i", file_arg(info.path),
         "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", chain + ",format=gray",
         "-f", "rawvideo", "pipe:1",
     ]  # fmt: skip
@@ -509,34 +513,108 @@ def _scan_pixels(
     to_simplified = simplified_converter()
     glyph = _geometry(info, band, options)[-1] * _BLOCK
     changes = CaptionChanges(glyph, ink_level=options.ink_level, contrast=options.edge_threshold)
-    segments: list[_Segment] = []
+    reads = _CaptionReads(changes, lambda image: _read(image, reader, options, to_simplified))
     counts = _Counts()
-    last: tuple[PixelSegment, str, float] | None = None
-
-    def close(part: PixelSegment) -> None:
-        nonlocal last
-        seg = _Segment(part.start, part.end, _NO_SIGNATURE, _NO_FRAME)
-        if part.is_blank(changes.least_caption):
-            pass  # no caption pixels: nothing to read
-        elif last is not None and changes.alike(part, last[0]):
-            seg.text, seg.confidence = last[1], last[2]  # the same caption, split by noise
-        else:
-            seg.text, seg.confidence = _read(part.reading_image(), reader, options, to_simplified)
-            counts.reads += 1
-            last = (part, seg.text, seg.confidence)
-        part.frame = part.ref = _NO_FRAME  # keep no pictures of past segments
-        segments.append(seg)
-
     progress.set_total(math.ceil(info.duration_ms / 1000 * fps), "frames")
     with contextlib.closing(_band_frames(info, band, fps, options)) as frames:
         for index, frame in enumerate(frames):
             counts.frames = index + 1
             progress.reach(index + 1)
             for part in changes.push(frame):
-                close(part)
+                reads.close(part)
     for part in changes.finish():
-        close(part)
-    return segments, counts
+        reads.close(part)
+    reads.flush()
+    counts.reads = reads.calls
+    return reads.segments, counts
+
+
+class _CaptionReads:
+    """Gives each pixel segment, in order, its text, reading as few as possible.
+
+    - no caption pixels: no text, nothing read;
+    - the same pixels as the last segment read (split by noise, or the caption back
+      after a flash): that reading;
+    - a glimpse (shorter than a caption can last) right after the last reading that
+      still shows all of that caption: that reading (scenery stood still behind the
+      caption for a moment and added pixels: a slow pan does it every second);
+    - glimpses before a longer segment that show part of it, or all of it and a bit
+      of scenery: that segment's reading (the first frames of a caption, while its
+      pixels settle);
+    - other glimpses that do not follow a reading: no text (no caption is that short;
+      at a caption's start they are its pixels mixed with scenery's, read as junk);
+    - anything else is read, with the scenery around the caption blacked out.
+    """
+
+    def __init__(self, changes: CaptionChanges, read: Callable[[Gray], tuple[str, float]]) -> None:
+        self._changes = changes
+        self._read = read
+        self.segments: list[_Segment] = []
+        self.calls = 0
+        self._last: tuple[PixelSegment, str, float] | None = None
+        self._pending: list[PixelSegment] = []  # glimpses waiting for the next segment
+
+    def close(self, part: PixelSegment) -> None:
+        if not self._pending and self._holds_last(part):
+            assert self._last is not None
+            self._append(part, self._last[1], self._last[2])
+        elif self._is_glimpse(part):
+            self._pending.append(part)  # decided with the next longer segment
+        else:
+            reading = self._text(part, remember=True)
+            self._settle(part, reading)
+            self._append(part, *reading)
+
+    def flush(self) -> None:
+        """Decide the glimpses left at the end of the video."""
+        self._settle(None, ("", 0.0))
+
+    def _settle(self, after: PixelSegment | None, reading: tuple[str, float]) -> None:
+        """Give the pending glimpses their text, knowing the segment ``after`` them."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        before = self.segments[-1] if self.segments else None
+        lone = sum(g.end - g.start for g in pending) < PERSIST_FRAMES and not (
+            before is not None and before.text and before.end == pending[0].start
+        )
+        for glimpse in pending:
+            if after is not None and reading[0] and self._related(glimpse, after):
+                self._append(glimpse, *reading)
+            elif lone:
+                self._append(glimpse, "", 0.0)
+            else:
+                self._append(glimpse, *self._text(glimpse, remember=after is None))
+
+    def _related(self, a: PixelSegment, b: PixelSegment) -> bool:
+        return self._changes.within(a, b) or self._changes.within(b, a)
+
+    def _is_glimpse(self, part: PixelSegment) -> bool:
+        return self._changes.is_glimpse(part) and not part.is_blank(self._changes.least_caption)
+
+    def _holds_last(self, part: PixelSegment) -> bool:
+        if self._last is None or not self.segments or not self._is_glimpse(part):
+            return False
+        previous, (read, text, _) = self.segments[-1], self._last
+        touching = previous.end == part.start and previous.text == text
+        return touching and self._changes.within(read, part)
+
+    def _text(self, part: PixelSegment, *, remember: bool) -> tuple[str, float]:
+        if part.is_blank(self._changes.least_caption):
+            return "", 0.0  # no caption pixels: nothing to read
+        if self._last is not None and self._changes.alike(part, self._last[0]):
+            return self._last[1], self._last[2]  # the same caption, split by noise
+        text, confidence = self._read(part.reading_image())
+        self.calls += 1
+        if remember:
+            self._last = (part, text, confidence)
+        return text, confidence
+
+    def _append(self, part: PixelSegment, text: str, confidence: float) -> None:
+        part.frame = part.ref = _NO_FRAME  # keep no pictures of past segments
+        self.segments.append(
+            _Segment(part.start, part.end, _NO_SIGNATURE, _NO_FRAME, text, confidence)
+        )
 
 
 def _read(
