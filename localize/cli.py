@@ -644,6 +644,7 @@ def _cmd_episode(args: argparse.Namespace) -> int:
             compute_threads=args.compute_threads,
             clean=args.clean,
             burn=args.burn,
+            burn_style=args.burn_style,
         )
     except ValidationError as exc:
         from localize.settings import describe
@@ -829,6 +830,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="LANG",
         help="also publish EPISODE.LANG.burned.mp4 with these subtitles burned in",
+    )
+    p.add_argument(
+        "--burn-style",
+        default="",
+        metavar="KEY=VALUE,...",
+        help="style of the burned subtitles, as for `localize burn --style` (default: a "
+        "box where the picture behind the text is busy, else an outline)",
     )
     p.add_argument(
         "--drop-lang",
