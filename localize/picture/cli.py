@@ -48,7 +48,8 @@ def add_commands(sub: Any) -> None:
         "--style",
         default="",
         help="KEY=VALUE,... of font, size (share of height), colour, outline_colour, "
-        "outline, box (1/0), bottom (share of height)",
+        "outline, box (1, 0 or auto: a dark box when the picture behind the text is busy, "
+        "the default), bottom (share of height)",
     )
     p.add_argument(
         "--caption-band", help="where the Chinese captions were (TOP,BOTTOM): text goes there"
@@ -131,7 +132,8 @@ def cmd_burn(args: argparse.Namespace) -> int:
     )
     print(
         f"wrote {report.out}: {len(report.cues)} {report.language} cues in {report.font.family} "
-        f"{report.size_px} px" + (f", {len(report.shrunk)} shrunk to fit" if report.shrunk else "")
+        f"{report.size_px} px, {report.style_note}"
+        + (f", {len(report.shrunk)} shrunk to fit" if report.shrunk else "")
     )
     if not args.check:
         return 0
