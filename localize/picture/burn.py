@@ -38,6 +38,7 @@ from localize.picture.backdrop import Backdrop, measure_backdrop
 from localize.picture.defaults import DEFAULT_CRF, DEFAULT_PRESET
 from localize.picture.errors import MissingGlyphError, PictureError, SubtitleTimingError
 from localize.picture.frames import (
+    Geometry,
     geometry,
     run_ffmpeg_to,
     x264_args,
@@ -150,7 +151,7 @@ class BurnReport:
 
     @property
     def style_note(self) -> str:
-        """Which style was drawn and why: "box (auto: cues 4, 7 over busy scenery)"."""
+        """Which style was drawn and why: "box (auto: 2 of 18 cues over busy scenery: 4, 7)"."""
         look = "box" if self.boxed else "outline"
         if self.backdrop is None:
             return f"{look} (set by the style)"
@@ -391,14 +392,8 @@ def burn_subtitles(
     check_glyphs(track.cues, font)
     cues, sizes, base = layout(track, language, geo.width, geo.height, font, style)
     bottom = bottom_px(geo.height, base, style, band, SAFE_AREA)
-    backdrop = None
-    if style.box is None:
-        lines = max((c.text.count("\n") + 1 for c in cues), default=1)
-        region = text_region(geo.width, geo.height, base, bottom, lines)
-        spans = [
-            (round(c.start_ms * geo.fps / 1000), round(c.end_ms * geo.fps / 1000)) for c in cues
-        ]
-        backdrop = measure_backdrop(geo, spans, region)
+    backdrop = None if style.box is not None else _backdrop(geo, cues, base, bottom)
+    if backdrop is not None:
         style = replace(style, box=bool(backdrop.busy))
     with tempfile.TemporaryDirectory(prefix="burn-") as tmp:
         ass = Path(tmp) / "subs.ass"
@@ -418,6 +413,14 @@ def burn_subtitles(
         out, language, font, base, bottom, geo.width, geo.height, tuple(cues), shrunk,
         boxed=bool(style.box), backdrop=backdrop,
     )  # fmt: skip
+
+
+def _backdrop(geo: Geometry, cues: Sequence[Cue], size_px: int, bottom: int) -> Backdrop:
+    """How busy the picture is behind each cue, where its text will be drawn."""
+    lines = max((c.text.count("\n") + 1 for c in cues), default=1)
+    region = text_region(geo.width, geo.height, size_px, bottom, lines)
+    spans = [(round(c.start_ms * geo.fps / 1000), round(c.end_ms * geo.fps / 1000)) for c in cues]
+    return measure_backdrop(geo, spans, region)
 
 
 def _file_language(path: Path | str) -> str:
