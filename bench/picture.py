@@ -7,7 +7,9 @@ OCR scan that finds the captions, a clean master per method (wall time, real-tim
 factor, residual Chinese read back by OCR, worst-frame PSNR outside the band), x264
 presets/CRF/threads on the clean master, and one burned English rendition (time,
 read-back CER). On generated scenes whose background is known (still, slow pan):
-the PSNR of the cleaned band against the truth per method. Prints tables and writes
+the PSNR of the cleaned band against the truth per method. The default rows let the
+probe encode choose the CRF (the ``crf`` column says which) and the burn its style
+(outline or box, ``style``). Prints tables and writes
 JSON. Budgets: inpaint <= 1.0x real time, blur/box <= 0.3x, each language <= 0.4x.
 """
 
@@ -48,8 +50,9 @@ def _clean_rows(
     from localize.picture.defaults import DEFAULT_CRF, DEFAULT_PRESET
     from localize.picture.frames import geometry
 
-    runs: list[tuple[str, str, int, int]] = [
-        (m, DEFAULT_PRESET, DEFAULT_CRF, 0) for m in ("inpaint", "blur", "box")
+    # CRF None: chosen per video by the probe encode (localize.picture.crf)
+    runs: list[tuple[str, str, int | None, int]] = [
+        (m, DEFAULT_PRESET, None, 0) for m in ("inpaint", "blur", "box")
     ]
     if not quick:
         runs += [("box", p, DEFAULT_CRF, 0) for p in ("superfast", "faster", "medium")]
@@ -70,7 +73,7 @@ def _clean_rows(
             {
                 "what": f"clean {method}",
                 "preset": preset,
-                "crf": crf,
+                "crf": report.crf if crf is None else crf,
                 "threads": threads or "auto",
                 "wall_s": round(report.seconds, 1),
                 "rtf": round(report.seconds / duration, 3),
@@ -107,6 +110,7 @@ def _burn_row(clean: Path, sample: Path, spans: Any, work: Path, reader: Any) ->
         "cpu_s": round(cpu, 1),
         "rtf_2_cores": round(cpu / 2 / duration, 3),
         "budget": BUDGET["burn"],
+        "style": report.style_note,
         "mean_cer": round(check.mean_cer, 4),
         "cues_ok": f"{sum(c.cer <= 0.05 and c.inside_safe_area for c in check.cues)}/"
         f"{len(check.cues)}",

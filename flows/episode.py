@@ -401,6 +401,7 @@ def picture_task(
     source: CueTrack,
     ocr: OcrResult | None,
     work_dir: str,
+    burn_style: str = "",
 ) -> tuple[list[PictureFile], dict[str, list[Flag]]]:
     """The clean master and the burned languages, read back with OCR (QC flags)."""
     from localize.picture.clean import CaptionSpans
@@ -419,9 +420,11 @@ def picture_task(
         burn=burn,
         source=source,
         spans=spans,
+        style=burn_style,
     )
     get_run_logger().info(
-        "pictures: %s; %d read-back flags", ", ".join(f.rel for f in files) or "none",
+        "pictures: %s; %d read-back flags",
+        ", ".join(f"{f.rel} ({f.note})" if f.note else f.rel for f in files) or "none",
         sum(len(f) for f in flags.values()),
     )  # fmt: skip
     return files, flags
@@ -524,7 +527,10 @@ def package_task(
         ),
         languages=_language_records(targets, review, produced_with, mt_usage or {}),
         carried=carried,
-        extra=manifest_extra(report, review, numerics=numerics, dubs=dubs or []),
+        extra={
+            **manifest_extra(report, review, numerics=numerics, dubs=dubs or []),
+            "pictures": [p.manifest_entry() for p in pictures or []],
+        },
     )
     get_run_logger().info("published %d files to %s", len(manifest.files), out_dir)
     if discard_held(Path(out_dir)):
@@ -911,7 +917,7 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
             pictures, picture_flags = picture_task(
                 str(video), episode, params.clean,
                 {lang: targets[lang] for lang in params.burn if lang in targets},
-                source, ocr, work_dir,
+                source, ocr, work_dir, params.burn_style,
             )  # fmt: skip
     if dubs or picture_flags:  # the dubs' and the read-back's flags join the report
         dub_flags = {d.language: list(d.flags) for d in dubs}

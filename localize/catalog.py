@@ -351,6 +351,11 @@ def fingerprint(
         # pictures, likewise only when asked for: a clean master or this language burned in
         **({"clean": settings["clean"]} if settings.get("clean") not in (None, "none") else {}),
         **({"burn": True} if language in (settings.get("burn") or []) else {}),
+        **(
+            {"burn_style": style}
+            if language in (settings.get("burn") or []) and (style := settings.get("burn_style"))
+            else {}
+        ),
     }
 
 

@@ -680,6 +680,7 @@ def _episode_params(args: argparse.Namespace) -> EpisodeParams:
         compute_threads=args.compute_threads,
         clean=args.clean,
         burn=args.burn,
+        burn_style=args.burn_style,
     )
 
 
@@ -828,6 +829,13 @@ def _add_episode_parser(sub: Subparsers) -> None:
     p.add_argument("--no-review", action="store_true", help="no review pause (see --on-qc-errors)")
     _qc_gate_option(p, default="hold")
     _picture_options(p)
+    p.add_argument(
+        "--burn-style",
+        default="",
+        metavar="KEY=VALUE,...",
+        help="style of the burned subtitles, as for `localize burn --style` (default: a "
+        "box where the picture behind the text is busy, else an outline)",
+    )
     p.add_argument(
         "--drop-lang",
         nargs="+",

@@ -59,6 +59,12 @@ class EpisodeParams(BaseModel):
         description="Languages to publish as pictures with the subtitles burned in (over "
         "the clean master when there is one; each must also be a target)",
     )
+    burn_style: str = Field(
+        default="",
+        description="Style of the burned-in subtitles as KEY=VALUE,... (font, size, colour, "
+        "outline_colour, outline, box, bottom); box=1 or box=0 pins the box or the outline, "
+        "else a box is drawn when the picture behind the text is busy",
+    )
     review: bool = Field(
         default=True, description="Pause for a translator's review before publishing"
     )
@@ -192,6 +198,7 @@ RUN_KEYS = (
     "compute_threads",
     "clean",
     "burn",
+    "burn_style",
 )
 #: the episode flow's defaults of those settings
 DEFAULT_RUN: dict[str, Any] = {

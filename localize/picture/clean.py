@@ -10,8 +10,12 @@ Two passes over the video, each holding a few frames at most:
    the band is masked (:func:`~localize.picture.fill.caption_mask`) and repainted by
    the chosen :class:`~localize.picture.fill.Filler`; only the pixels the filler
    changed are written back, so the rest of the picture is the source's decoded
-   pixels, re-encoded once (H.264 High, CRF 14). Audio is copied, frames are passed
-   through one for one, the sample aspect ratio kept.
+   pixels, re-encoded once (H.264 High). Audio is copied, frames are passed through
+   one for one, the sample aspect ratio kept.
+
+The CRF is chosen per video by a short probe encode (:mod:`localize.picture.crf`):
+CRF 14 where that keeps the picture >= 46 dB against the source (still scenery),
+lower where detailed moving texture needs it; ``crf=`` pins it.
 
 Rotated sources: frames are repainted upright (ffmpeg applies the rotation while
 decoding), turned back to the stored orientation by the encoder, and the source's
@@ -35,6 +39,7 @@ import numpy as np
 from localize import progress
 from localize.domain import CueTrack
 from localize.ocr.band import CaptionBand
+from localize.picture.crf import CrfChoice, choose_crf
 from localize.picture.defaults import DEFAULT_CRF, DEFAULT_PRESET
 from localize.picture.errors import PictureError
 from localize.picture.fill import Bgr, Filler, build_filler, caption_mask
@@ -116,6 +121,8 @@ class CleanReport:
     seconds: float
     note: str = ""
     spans: CaptionSpans = field(default_factory=lambda: CaptionSpans(None, ()))
+    crf: int | None = None
+    crf_probes: tuple[tuple[int, float], ...] = ()
 
 
 def find_caption_spans(video: Path | str) -> CaptionSpans:
@@ -135,12 +142,13 @@ def clean_video(
     spans: CaptionSpans | None = None,
     filler: Filler | None = None,
     preset: str = DEFAULT_PRESET,
-    crf: int = DEFAULT_CRF,
+    crf: int | None = None,
     threads: int = 0,
 ) -> CleanReport:
     """Write ``out``: ``video`` with the captions of ``spans`` painted out by ``method``.
 
-    Without ``spans`` the OCR scan finds them first. A video without captions (or
+    Without ``spans`` the OCR scan finds them first; without ``crf`` a probe encode
+    chooses it (:func:`~localize.picture.crf.choose_crf`). A video without captions (or
     ``method`` "none") gives a copy of the source and a note saying so. ``out`` is
     written atomically: on any failure nothing is left there.
     """
@@ -160,12 +168,19 @@ def clean_video(
             shutil.copyfile(geo.path, staging)
         return CleanReport(out, str(method), geo.frames, 0, time.perf_counter() - t0, note, spans)
     filler = filler or build_filler(str(method))
+    choice = CrfChoice(crf, ()) if crf is not None else choose_crf(geo, preset, DEFAULT_CRF)
+    if choice.crf != DEFAULT_CRF:
+        log.info("%s: CRF %d keeps the picture (probes: %s)", geo.path.name, choice.crf,
+                 ", ".join(f"CRF {c}: {db:.1f} dB" for c, db in choice.probes))  # fmt: skip
     with tempfile.TemporaryDirectory(prefix=".plates-", dir=out.parent) as tmp:
         plates = _collect_plates(geo, spans, Path(tmp)) if method == "inpaint" else {}
         frames, repainted = _repaint(
-            geo, spans, filler, plates, out, x264_args(preset, crf, threads)
+            geo, spans, filler, plates, out, x264_args(preset, choice.crf, threads)
         )
-    return CleanReport(out, str(method), frames, repainted, time.perf_counter() - t0, "", spans)
+    seconds = time.perf_counter() - t0
+    return CleanReport(
+        out, str(method), frames, repainted, seconds, "", spans, choice.crf, choice.probes
+    )
 
 
 # ----------------------------------------------------------------------- plates

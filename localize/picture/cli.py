@@ -11,9 +11,9 @@ from typing import Any
 from localize.picture.defaults import DEFAULT_CRF, DEFAULT_PRESET
 
 
-def _encoding_options(p: argparse.ArgumentParser) -> None:
+def _encoding_options(p: argparse.ArgumentParser, crf_help: str) -> None:
     p.add_argument("--preset", default=DEFAULT_PRESET, help=f"x264 preset ({DEFAULT_PRESET})")
-    p.add_argument("--crf", type=int, default=DEFAULT_CRF, help=f"x264 CRF ({DEFAULT_CRF})")
+    p.add_argument("--crf", type=int, default=None, help=f"x264 CRF ({crf_help})")
     p.add_argument("--threads", type=int, default=0, help="x264 threads (0 = automatic)")
     p.add_argument(
         "--check", action="store_true", help="read the result back with OCR; exit 1 if it fails"
@@ -32,7 +32,11 @@ def add_commands(sub: Any) -> None:
     where.add_argument("--captions", help="the burned-in captions as SRT/VTT (times)")
     where.add_argument("--hint", help="the JSON of `localize ocr --hint` (band and frames)")
     p.add_argument("--caption-band", help="caption band TOP,BOTTOM fractions (with --captions)")
-    _encoding_options(p)
+    _encoding_options(
+        p,
+        f"default: chosen per video by a probe encode, {DEFAULT_CRF} or lower where "
+        "detailed moving scenery needs it to keep the picture",
+    )
     p.set_defaults(handler=cmd_clean)
 
     p = sub.add_parser("burn", help="burn one language's subtitles into the picture")
@@ -44,13 +48,14 @@ def add_commands(sub: Any) -> None:
         "--style",
         default="",
         help="KEY=VALUE,... of font, size (share of height), colour, outline_colour, "
-        "outline, box (1/0), bottom (share of height)",
+        "outline, box (1, 0 or auto: a dark box when the picture behind the text is busy, "
+        "the default), bottom (share of height)",
     )
     p.add_argument(
         "--caption-band", help="where the Chinese captions were (TOP,BOTTOM): text goes there"
     )
     p.add_argument("--hint", help="the JSON of `localize ocr --hint`: its band sets the position")
-    _encoding_options(p)
+    _encoding_options(p, str(DEFAULT_CRF))
     p.set_defaults(handler=cmd_burn)
 
 
@@ -90,6 +95,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
     print(
         f"wrote {report.out}: {report.frames} frames, {report.caption_frames} with captions "
         f"repainted ({report.method}) in {report.seconds:.1f} s"
+        + (f", x264 CRF {report.crf}" if report.crf is not None else "")
     )
     if not args.check or report.spans.empty:
         return 0
@@ -121,12 +127,13 @@ def cmd_burn(args: argparse.Namespace) -> int:
         style=BurnStyle.parse(args.style),
         band=band,
         preset=args.preset,
-        crf=args.crf,
+        crf=DEFAULT_CRF if args.crf is None else args.crf,
         threads=args.threads,
     )
     print(
         f"wrote {report.out}: {len(report.cues)} {report.language} cues in {report.font.family} "
-        f"{report.size_px} px" + (f", {len(report.shrunk)} shrunk to fit" if report.shrunk else "")
+        f"{report.size_px} px, {report.style_note}"
+        + (f", {len(report.shrunk)} shrunk to fit" if report.shrunk else "")
     )
     if not args.check:
         return 0

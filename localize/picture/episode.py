@@ -22,6 +22,11 @@ class PictureFile:
     path: str
     language: str | None
     duration_ms: int
+    note: str = ""
+
+    def manifest_entry(self) -> dict[str, str | None]:
+        """The manifest's record: the file, its language, how it was made."""
+        return {"file": self.rel, "language": self.language, "made": self.note}
 
 
 def cue_indices(spans: Sequence[tuple[int, int]], fps: float, cues: Sequence[Cue]) -> list[int]:
@@ -49,14 +54,15 @@ def episode_pictures(
     source: CueTrack,
     spans: object | None = None,
     check: bool = True,
+    style: str = "",
 ) -> tuple[list[PictureFile], dict[str, list[Flag]]]:
     """The clean master (``clean`` != "none") and one burned-in picture per language of
     ``burn`` (over the clean master when there is one), read back with OCR when
     ``check``. A language whose font cannot draw a character is not burned: it gets a
-    ``missing-glyph`` flag instead. Flags are keyed by language (the source's for
-    ``residual-caption``)."""
+    ``missing-glyph`` flag instead. ``style`` is the burn style (``localize burn
+    --style``). Flags are keyed by language (the source's for ``residual-caption``)."""
     from localize.ocr.engine import RapidOcrReader
-    from localize.picture.burn import burn_subtitles
+    from localize.picture.burn import BurnStyle, burn_subtitles
     from localize.picture.check import check_burned, check_clean
     from localize.picture.clean import CaptionSpans, clean_video, find_caption_spans
     from localize.picture.errors import MissingGlyphError
@@ -72,7 +78,8 @@ def episode_pictures(
         found = found if found is not None else find_caption_spans(video)
         report = clean_video(video, folder / f"{episode}.clean.mp4", method=clean, spans=found)
         base = report.out
-        files.append(PictureFile(base.name, str(base), None, geo.duration_ms))
+        made = f"{report.method}, x264 CRF {report.crf}" if report.crf else report.note
+        files.append(PictureFile(base.name, str(base), None, geo.duration_ms, made))
         if check and not found.empty:
             result = check_clean(str(video), str(base), found, reader=reader)
             indices = cue_indices(found.spans, geo.fps, source.cues)
@@ -84,11 +91,17 @@ def episode_pictures(
                     episode,
                     result.min_psnr_db,
                 )
+    burn_style = BurnStyle.parse(style)
     for lang, track in burn.items():
         rel = f"{episode}.{lang}.burned.mp4"
         try:
             burned = burn_subtitles(
-                base, track, folder / rel, language=lang, band=found.band if found else None
+                base,
+                track,
+                folder / rel,
+                language=lang,
+                band=found.band if found else None,
+                style=burn_style,
             )
         except MissingGlyphError as exc:
             log.error("%s is not burned: %s", lang, exc)
@@ -97,7 +110,8 @@ def episode_pictures(
                 Flag("missing-glyph", "error", lang, max(1, exc.cue), message)
             )
             continue
-        files.append(PictureFile(rel, str(burned.out), lang, geo.duration_ms))
+        log.info("%s burned: %s", lang, burned.style_note)
+        files.append(PictureFile(rel, str(burned.out), lang, geo.duration_ms, burned.style_note))
         if check:
             flags.setdefault(lang, []).extend(
                 check_burned(str(burned.out), burned, reader=reader).flags()

@@ -52,6 +52,12 @@ def test_clean_and_burn_publish_videos(
     files = {f["path"]: f for f in json.loads((out / "manifest.json").read_text())["files"]}
     assert files["ep09.en.burned.mp4"]["kind"] == "video"
     assert files["ep09.en.burned.mp4"]["language"] == "en"
+    # the manifest says how each picture was made: the burn style chosen for the language
+    made = {
+        p["file"]: p["made"] for p in json.loads((out / "manifest.json").read_text())["pictures"]
+    }
+    assert made["ep09.en.burned.mp4"].startswith(("outline (auto", "box (auto"))
+    assert made["ep09.clean.mp4"].startswith("box, x264 CRF ")
     # read back with OCR: the box leaves no Chinese caption readable
     assert "residual-caption" not in (out / "qc.json").read_text()
     for name in ("ep09.clean.mp4", "ep09.en.burned.mp4"):

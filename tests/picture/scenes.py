@@ -124,3 +124,23 @@ def make_scene(
     )  # fmt: skip
     spans = tuple((round(a * FPS), round(b * FPS)) for a, b, _ in captions)
     return Scene(background, captioned, CaptionSpans(BAND, spans, tuple(c[2] for c in captions)))
+
+
+def hard_background(folder: Path, scenery: str, start: float, seconds: float) -> Path:
+    """``seconds`` of a hard sample scenery's caption-free picture (720x1280) from
+    ``start`` s of the sample episode, encoded like an episode (x264 CRF 23): what a
+    clean master of that scenery shows where the subtitles are burned."""
+    from localize.sample.build import FPS, HEIGHT
+    from localize.sample.build import WIDTH as SAMPLE_WIDTH
+    from localize.sample.scenery import background
+
+    folder.mkdir(parents=True, exist_ok=True)
+    bg = background(scenery, folder, (SAMPLE_WIDTH, HEIGHT), FPS, 0)
+    out = folder / f"{scenery}.mp4"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", *bg.inputs, "-filter_complex", bg.graph,
+         "-map", "[bg]", "-ss", str(start), "-t", str(seconds), "-c:v", "libx264",
+         "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", str(out)],
+        cwd=folder, check=True, capture_output=True,
+    )  # fmt: skip
+    return out

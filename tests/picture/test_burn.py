@@ -79,6 +79,8 @@ def test_style_parsing() -> None:
         "FFFF00",
         True,
     )
+    assert BurnStyle.parse("box=0").box is False
+    assert BurnStyle.parse("box=auto").box is None and BurnStyle.parse("").box is None
     with pytest.raises(PictureError, match="keys"):
         BurnStyle.parse("weight=bold")
 

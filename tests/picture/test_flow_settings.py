@@ -13,6 +13,10 @@ def test_pictures_asked_for_change_the_fingerprint_and_defaults_do_not() -> None
     assert fingerprint("v", "g", burned, "en") != before
     assert fingerprint("v", "g", burned, "es") == before
     assert fingerprint("v", "g", {**DEFAULT_RUN, "clean": "inpaint"}, "en") != before
+    # a pinned burn style redoes the burned language only
+    boxed = {**burned, "burn_style": "box=1"}
+    assert fingerprint("v", "g", boxed, "en") != fingerprint("v", "g", burned, "en")
+    assert fingerprint("v", "g", boxed, "es") == before
 
 
 def test_caption_events_map_to_the_cue_on_screen() -> None:
