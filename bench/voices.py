@@ -1,6 +1,6 @@
 """Benchmark of per-character dubbing: Kokoro speed, speaker attribution, the dub heard.
 
-    python -m bench.voices [--json bench-voices.json]
+    python -m bench.voices [--json bench-voices.json] [--rank VOICE...]
 
 A 2-episode series from the sample (seed 0 and 1: the same five espeak-ng voices, other
 gaps, over music). Episode 1's speakers are confirmed (the ground truth, as a reviewer
@@ -8,7 +8,10 @@ would) and fill the series voice bank; episode 2 is attributed from its soundtra
 (clusters alone: purity; with the bank: accuracy), then dubbed into English with Kokoro
 and the series cast (reference English text). Measured: Kokoro load time and synthesis
 RTF, attribution time / real time, distinct voices and gender match, loudness, and the
-share of English words whisper-tiny.en recovers from the mixed dub. Prints a table and
+share of English words whisper-tiny.en recovers from the mixed dub (the cast before and
+after the clarity ranking in one run; also without the pinyin names, and per voice).
+``--rank`` instead dubs the episode in each given voice alone and prints its recall (the
+ranking the casting order uses). Prints a table and
 writes JSON. Targets: attribution >= 0.9, RTF <= 0.5, attribution <= 0.1x real time,
 >= 3 voices, recall >= 0.85, -16 LUFS +-1, <= -1 dBTP.
 """
