@@ -1,6 +1,6 @@
 """Benchmark of per-character dubbing: Kokoro speed, speaker attribution, the dub heard.
 
-    python -m bench.voices [--json bench-voices.json]
+    python -m bench.voices [--json bench-voices.json] [--rank VOICE...]
 
 A 2-episode series from the sample (seed 0 and 1: the same five espeak-ng voices, other
 gaps, over music). Episode 1's speakers are confirmed (the ground truth, as a reviewer
@@ -8,7 +8,10 @@ would) and fill the series voice bank; episode 2 is attributed from its soundtra
 (clusters alone: purity; with the bank: accuracy), then dubbed into English with Kokoro
 and the series cast (reference English text). Measured: Kokoro load time and synthesis
 RTF, attribution time / real time, distinct voices and gender match, loudness, and the
-share of English words whisper-tiny.en recovers from the mixed dub. Prints a table and
+share of English words whisper-tiny.en recovers from the mixed dub (the cast before and
+after the clarity ranking in one run; also without the pinyin names, and per voice).
+``--rank`` instead dubs the episode in each given voice alone and prints its recall (the
+ranking the casting order uses). Prints a table and
 writes JSON. Targets: attribution >= 0.9, RTF <= 0.5, attribution <= 0.1x real time,
 >= 3 voices, recall >= 0.85, -16 LUFS +-1, <= -1 dBTP.
 """
@@ -51,6 +54,87 @@ def _rtf_pair(texts: list[str], kokoro: Any, work: Path) -> tuple[float, float]:
     return spent["kokoro"][0] / spent["kokoro"][1], spent["piper"][0] / spent["piper"][1]
 
 
+#: the sample's Chinese names in pinyin: whisper-tiny.en spells them as English
+#: ("Gu" -> "goo", "Lin" -> "Lynn"); recall without them is shown beside the target's
+_NAMES = {"gu", "lin", "wan", "wanwan", "su", "man", "yanshen", "chen"}
+
+
+def _heard_timed(wav: Path, asr: Any) -> list[tuple[float, str]]:
+    """(time ms, word) of every word whisper-tiny.en hears in ``wav``: the one
+    measurement every recall here uses (same model, options and normalisation)."""
+    from localize.media import load_audio
+    from localize.transcribe import TranscribeOptions
+
+    options = TranscribeOptions(language="en", initial_prompt="", check_language=False)
+    transcript = asr.transcribe(load_audio(wav), options)
+    return [((w.start_ms + w.end_ms) / 2, word) for s in transcript.segments for w in s.words
+            for word in _words(w.text)]  # fmt: skip
+
+
+def _heard(wav: Path, asr: Any) -> list[str]:
+    return [w for _, w in _heard_timed(wav, asr)]
+
+
+def _recall_by_voice(
+    track: Any, clips: Any, voice_of: list[str], heard: list[tuple[float, str]]
+) -> dict[str, float]:
+    """Recall per voice: each heard word goes to the line whose span (the cue's start to
+    its clip's end, +-300 ms) holds it, else the nearest line."""
+    spans = [(c.start_ms - 300, clip.end_ms + 300) for c, clip in zip(track.cues, clips,
+                                                                     strict=True)]  # fmt: skip
+    per_line: list[list[str]] = [[] for _ in spans]
+    for ms, word in heard:
+        i = min(range(len(spans)), key=lambda k: max(spans[k][0] - ms, ms - spans[k][1], 0))
+        per_line[i].append(word)
+    found: dict[str, list[int]] = {}
+    for cue, words, voice in zip(track.cues, per_line, voice_of, strict=True):
+        ref = _words(cue.text)
+        got = Counter(words)
+        hit = sum(min(n, got[w]) for w, n in Counter(ref).items())
+        total = found.setdefault(voice, [0, 0])
+        total[0] += hit
+        total[1] += len(ref)
+    return {v: round(h / n, 3) for v, (h, n) in sorted(found.items())}
+
+
+def _measure_dub(track: Any, result: Any, voices: Any, asr: Any) -> dict[str, Any]:
+    """Word recall of the mixed dub: all words (the target), without the names, per voice."""
+    heard = _heard_timed(result.wav, asr)
+    words = [w for _, w in heard]
+    reference = [w for c in track.cues for w in _words(c.text)]
+    plain = [w for w in reference if w not in _NAMES]
+    voice_of = [voices.get(c.speaker, voices["*"]).voice for c in track.cues]
+    return {
+        "recall": round(_recall(reference, words), 3),
+        "recall_without_names": round(_recall(plain, words), 3),
+        "recall_by_voice": _recall_by_voice(track, result.clips, voice_of, heard),
+    }
+
+
+def rank_voices(work: Path, voices: list[str]) -> dict[str, float]:
+    """Word recall of the episode-2 English dub spoken entirely by each voice, over the
+    music bed (the casting order's clarity ranking comes from this)."""
+    from localize.domain import Cue, CueTrack
+    from localize.dub import VoiceRef, dub_track
+    from localize.dub.synth import KokoroSynthesizer
+    from localize.sample import build_sample_episode
+    from localize.transcribe import FasterWhisperTranscriber
+
+    episode = build_sample_episode(work / "ep1", seed=1)
+    truth = json.loads(episode.ground_truth.read_text(encoding="utf-8"))["lines"]
+    track = CueTrack("en", tuple(Cue(x["start_ms"], x["end_ms"], x["en"]) for x in truth))
+    reference = [w for c in track.cues for w in _words(c.text)]
+    tts, asr = KokoroSynthesizer(), FasterWhisperTranscriber("whisper-tiny.en")
+    recalls: dict[str, float] = {}
+    for voice in voices:
+        result = dub_track(track, synthesizer=tts, voices={"*": VoiceRef(voice, "en")},
+                           bed=episode.music, duration_ms=episode.duration_ms,
+                           out_dir=work / f"rank-{voice}")  # fmt: skip
+        recalls[voice] = round(_recall(reference, _heard(result.wav, asr)), 3)
+        print(f"{voice:14} {recalls[voice]}", flush=True)
+    return recalls
+
+
 def run(work: Path) -> dict[str, Any]:
     from localize.domain import Cue, CueTrack
     from localize.dub import dub_track
@@ -60,7 +144,7 @@ def run(work: Path) -> dict[str, Any]:
     from localize.media import load_audio
     from localize.sample import build_sample_episode
     from localize.speakers import DVectorEmbedder, attribute_track, learn_speakers
-    from localize.transcribe import FasterWhisperTranscriber, TranscribeOptions
+    from localize.transcribe import FasterWhisperTranscriber
 
     os.environ["LOCALIZE_DATA"] = str(work / "data")
     glossary = load_glossary(Path(__file__).resolve().parent.parent / "glossaries" /
@@ -96,21 +180,23 @@ def run(work: Path) -> dict[str, Any]:
     started = time.perf_counter()
     tts.synthesize("Hello.", "af_heart", work / "warm.wav")
     first_call_s = time.perf_counter() - started
-    result = dub_track(named, synthesizer=tts, voices=cast.voices(glossary, anonymous, tts),
-                       bed=episode.music, duration_ms=episode.duration_ms,
-                       out_dir=work / "dub")  # fmt: skip
+    asr = FasterWhisperTranscriber("whisper-tiny.en")
+    # before: the cast order of 2026-12-05 01:00 (its third woman af_nicole, a whisper)
+    before_cast = series_cast(glossary, "en", tts, pins={"Madam Gu": "af_nicole"}, save=False)
+    heard: dict[str, dict[str, Any]] = {}
+    for name, chosen in (("before", before_cast), ("after", cast)):
+        voice_map = chosen.voices(glossary, anonymous, tts)
+        result = dub_track(
+            named, synthesizer=tts, voices=voice_map, bed=episode.music,
+            duration_ms=episode.duration_ms, out_dir=work / f"dub-{name}",
+        )  # fmt: skip
+        heard[name] = _measure_dub(named, result, voice_map, asr)
     lines = dub_lines(result.clips, named, cast)
     voices = {line.voice for line in lines}
     gender_ok = all(
         (info := kokoro_voice_info(m.voice)) is not None and info.gender == m.gender
         for m in cast.members
     )
-    transcript = FasterWhisperTranscriber("whisper-tiny.en").transcribe(
-        load_audio(result.wav),
-        TranscribeOptions(language="en", initial_prompt="", check_language=False),
-    )
-    recall = _recall([w for c in track.cues for w in _words(c.text)],
-                     [w for s in transcript.segments for w in _words(s.text)])  # fmt: skip
     seconds = episode.duration_ms / 1000
     kokoro_rtf, piper_rtf = _rtf_pair([c.text for c in track.cues], tts, work)
     return {
@@ -130,7 +216,13 @@ def run(work: Path) -> dict[str, Any]:
         "gender_matched": gender_ok,
         "integrated_lufs": result.integrated_lufs,
         "true_peak_dbtp": result.true_peak_dbtp,
-        "asr_word_recall": round(recall, 3),
+        "asr_word_recall": heard["after"]["recall"],
+        "asr_word_recall_before": heard["before"]["recall"],
+        "asr_recall_without_names": heard["after"]["recall_without_names"],
+        "asr_recall_without_names_before": heard["before"]["recall_without_names"],
+        "asr_recall_by_voice": heard["after"]["recall_by_voice"],
+        "asr_recall_by_voice_before": heard["before"]["recall_by_voice"],
+        "cast": {m.name: m.voice for m in cast.members},
         "flagged_lines": len(result.report.flagged),
     }
 
@@ -138,9 +230,12 @@ def run(work: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", default="bench-voices.json")
+    parser.add_argument("--rank", nargs="+", metavar="VOICE",
+                        help="only rank these Kokoro voices by word recall (one voice "
+                             "speaks the whole episode over the bed)")  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-voices-") as tmp:
-        row = run(Path(tmp))
+        row = rank_voices(Path(tmp), args.rank) if args.rank else run(Path(tmp))
     for key, value in row.items():
         print(f"{key:34} {value}")
     Path(args.json).write_text(json.dumps(row, indent=2), encoding="utf-8")

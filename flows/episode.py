@@ -72,6 +72,7 @@ from localize.review import (
     ReviewHistory,
     ReviewInputError,
     apply_corrections,
+    cue_speakers,
     make_record,
     remember_approved,
 )
@@ -335,19 +336,22 @@ def dub_task(
     duration_ms: int,
     work_dir: str,
     code_version: str = __version__,
+    reviewed: bool = False,
 ) -> DubSummary:
+    """``track``'s speakers come from :func:`speakers_task` (before review) and the
+    reviewer; a reviewed track's named speakers teach the series' voice bank."""
     from localize.dub import create_synthesizer, dub_track, overrun_flags
     from localize.dub.cast import dub_lines, series_cast
     from localize.dub.synth import synthesizer_for
-    from localize.speakers import attribute_track, learn_speakers
+    from localize.speakers import anonymous_genders, learn_speakers
 
     logger = get_run_logger()
     glossary = load_glossary(Path(glossary_path))
     synthesizer = create_synthesizer(synthesizer_for(language, tts))
     cast = series_cast(glossary, language, synthesizer)
-    learn_speakers(track, Path(video), glossary.series.id, canonical=cast.character_of)
-    track, anonymous = attribute_track(track, Path(video), glossary.series.id)
-    voices = cast.voices(glossary, anonymous, synthesizer)
+    if reviewed:
+        learn_speakers(track, Path(video), glossary.series.id, canonical=cast.character_of)
+    voices = cast.voices(glossary, anonymous_genders(track, Path(video)), synthesizer)
     result = dub_track(
         track,
         synthesizer=synthesizer,
@@ -380,6 +384,20 @@ def dub_task(
         lines,
         sha256_file(result.m4a),
     )
+
+
+@task(name="speakers", task_run_name="who speaks {episode}")
+def speakers_task(
+    video: str, episode: str, targets: dict[str, CueTrack], glossary_path: str
+) -> dict[str, CueTrack]:
+    """Who speaks each cue, heard before review so the draft shows it (not cached: the
+    series' voice bank learns between runs)."""
+    from localize.speakers import attribute_targets
+
+    glossary = load_glossary(Path(glossary_path))
+    first = next(iter(targets), "")
+    names = {c.zh: c.renderings.get(first) or c.zh for c in glossary.characters}
+    return attribute_targets(targets, Path(video), glossary.series.id, names=names)
 
 
 def _cache_key() -> str:
@@ -666,6 +684,7 @@ def publish_draft(
     flags_by_cue = report.flags_by_cue()
     if files is not None:
         write_review_draft(files, episode, source, targets, flags_by_cue)
+    speakers = cue_speakers(source, targets)
     for i, cue in enumerate(source.cues, 1):
         row: dict[str, Any] = {
             "index": i,
@@ -675,6 +694,8 @@ def publish_draft(
         }
         for lang, track in targets.items():
             row[lang] = escape_markdown(track.cues[i - 1].text)
+        if speakers:
+            row["speaker"] = escape_markdown(speakers[i - 1])
         row["qc"] = escape_markdown("; ".join(flags_by_cue.get(i, [])))
         rows.append(row)
     create_table_artifact(
@@ -703,7 +724,9 @@ def _review_description(
         f"({report.error_count} errors, {report.warning_count} warnings).",
         "",
         "Write corrections one per line as `INDEX | new text` "
-        f"(or `LANG:INDEX | new text`; first language is {targets[0]}).",
+        f"(or `LANG:INDEX | new text`; first language is {targets[0]}). "
+        "`INDEX | @Name` says who speaks the cue (the **speaker** column): the dub gives "
+        "it that character's voice and the series learns the voice.",
         "",
         f"Offline: the draft is also in {code_span(str(files.absolute()))} as SRT and XLIFF; "
         "edit the text and paste the whole file into the corrections, or send it with "
@@ -884,6 +907,9 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
     source_flags = timed.flags
     logger.info("%s before QC", describe_repairs(timed.repairs))
 
+    if params.dub and params.speakers:
+        with progress.stage("speakers", job=job):
+            targets = speakers_task(str(video), episode, targets, str(glossary_path))
     qc_of = (str(glossary_path), info.duration_ms, outcomes, timed.repairs)
     qc = functools.partial(_qc, qc_task, episode, source, qc_of)
     with progress.stage("qc", job=job):
@@ -907,7 +933,8 @@ def localize_episode(params: EpisodeParams) -> EpisodeResult:
 
     dubs = [
         _dub(params, lang, str(video), content_hash, episode, targets[lang],
-             str(glossary_path), glossary.version, info.duration_ms, work_dir, job)
+             str(glossary_path), glossary.version, info.duration_ms, work_dir, job,
+             reviewed=history is not None)
         for lang in params.dub
     ]  # fmt: skip
     pictures: list[PictureFile] = []
@@ -1005,6 +1032,8 @@ def _dub(
     duration_ms: int,
     work_dir: str,
     job: str,
+    *,
+    reviewed: bool,
 ) -> DubSummary:
     """One language's dub (cached), redone if the cached audio was since changed."""
     args = (
@@ -1012,10 +1041,10 @@ def _dub(
         params.tts, params.music_stem, duration_ms, work_dir,
     )  # fmt: skip
     with progress.stage(f"dub {language}", job=job):
-        dub = dub_task(*args)
+        dub = dub_task(*args, reviewed=reviewed)
         if not dub.intact():  # the cached result's audio was rewritten or removed
             get_run_logger().warning("%s changed since it was cached; dubbing again", dub.m4a)
-            dub = dub_task.with_options(refresh_cache=True)(*args)
+            dub = dub_task.with_options(refresh_cache=True)(*args, reviewed=reviewed)
     return dub
 
 

@@ -341,6 +341,7 @@ def fingerprint(
         # only when off: fingerprints recorded before this setting existed stay equal
         **({"language_check": False} if settings.get("language_check") is False else {}),
         **({"timing_repairs": False} if settings.get("timing_repairs") is False else {}),
+        **({"speakers": False} if language in dub and settings.get("speakers") is False else {}),
         # only when not the default, likewise; other threads may round differently
         **(
             {"compute_threads": threads}
@@ -521,6 +522,7 @@ _LABELS = {
     "tts": "voice synthesis",
     "language_check": "language check",
     "timing_repairs": "timing repairs",
+    "speakers": "speaker attribution",
     "compute_threads": "compute threads",
 }
 

@@ -672,6 +672,7 @@ def _episode_params(args: argparse.Namespace) -> EpisodeParams:
         mt_api_key_secret=args.mt_api_key_secret,
         tts=args.tts,
         music_stem=args.music_stem,
+        speakers=not args.no_speakers,
         source=args.source,
         caption_band=args.caption_band,
         language_check=not args.no_language_check,
@@ -857,6 +858,11 @@ def _add_episode_parser(sub: Subparsers) -> None:
         p, help="speech synthesis for --dub (auto: Kokoro for en, es, pt-BR, else espeak-ng)"
     )
     p.add_argument("--music-stem", help="the producer's music-and-effects stem for the dub bed")
+    p.add_argument(
+        "--no-speakers",
+        action="store_true",
+        help="no speaker attribution: every dubbed line gets the cast's narrator voice",
+    )
     _add_compute_threads(p)
     p.set_defaults(handler=_cmd_episode)
 

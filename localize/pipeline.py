@@ -90,6 +90,7 @@ def stage_plan(
         *(["transcribe"] if sources.asr else []),
         *(["ocr"] if sources.ocr else []),
         *(f"translate {t}" for t in targets),
+        *(["speakers"] if params.dub and params.speakers else []),
         "qc",
         *(["review"] if params.review else []),
         *(f"dub {lang}" for lang in params.dub),

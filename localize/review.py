@@ -180,14 +180,16 @@ def apply_edits(
     out = dict(tracks)
     changes: list[Edit] = []
     for lang, by_index in edits.items():
+        for index, text in sorted(by_index.items()):
+            if text.startswith("@"):  # who speaks, in every language, not what is said
+                speaker = text[1:].strip()
+                old = out[lang].cues[index - 1].speaker or ""
+                if old != speaker:
+                    out = _with_speaker(out, index, speaker)
+                    changes.append(Edit(lang, index, f"@{old}", f"@{speaker}"))
         cues = list(out[lang].cues)
         for index, text in sorted(by_index.items()):
-            if text.startswith("@"):  # who speaks, not what is said
-                speaker = text[1:].strip()
-                old = cues[index - 1].speaker or ""
-                if old != speaker:
-                    cues[index - 1] = replace(cues[index - 1], speaker=speaker)
-                    changes.append(Edit(lang, index, f"@{old}", f"@{speaker}"))
+            if text.startswith("@"):
                 continue
             before = cues[index - 1].text
             if before != text:
@@ -195,6 +197,27 @@ def apply_edits(
                 changes.append(Edit(lang, index, before, text))
         out[lang] = replace(out[lang], cues=tuple(cues))
     return out, tuple(changes)
+
+
+def _with_speaker(tracks: Mapping[str, CueTrack], index: int, speaker: str) -> dict[str, CueTrack]:
+    """Cue ``index`` (1-based) of every track spoken by ``speaker``: the dub of any
+    language uses it."""
+    out = {}
+    for lang, track in tracks.items():
+        cues = list(track.cues)
+        cues[index - 1] = replace(cues[index - 1], speaker=speaker)
+        out[lang] = replace(track, cues=tuple(cues))
+    return out
+
+
+def cue_speakers(source: CueTrack, targets: Mapping[str, CueTrack]) -> list[str]:
+    """Who speaks each cue as the draft shows it (the source's speaker, else a
+    translation's; "" when unknown); an empty list when no cue has one."""
+    found = [
+        cue.speaker or next((t.cues[i].speaker for t in targets.values() if t.cues[i].speaker), "")
+        for i, cue in enumerate(source.cues)
+    ]
+    return [who or "" for who in found] if any(found) else []
 
 
 def apply_corrections(

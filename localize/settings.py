@@ -128,6 +128,11 @@ class EpisodeParams(BaseModel):
     tts: TTSBackend = Field(
         default="auto", description="Speech synthesis for dubs ('fake' is a dry run)"
     )
+    speakers: bool = Field(
+        default=True,
+        description="Attribute each line to a character for the dub (shown in the review "
+        "draft, one voice per character); off: every line gets the cast's narrator voice",
+    )
     music_stem: str | None = Field(
         default=None,
         description="The producer's music-and-effects stem, if any: the bed under the dub "
@@ -191,6 +196,7 @@ RUN_KEYS = (
     "mt_api_key_env",
     "mt_api_key_secret",
     "tts",
+    "speakers",
     "caption_band",
     "language_check",
     "timing_repairs",

@@ -380,12 +380,14 @@ def attribute_track(
     audio: Path | Vector,
     series: str,
     *,
+    names: Mapping[str, str] | None = None,
     embedder: DVectorEmbedder | None = None,
 ) -> tuple[CueTrack, dict[str, str]]:
     """Give every cue of ``track`` without a speaker the one heard in ``audio`` (the
     dialogue stem, else the episode; a path or 16 kHz samples), named from the series'
-    voice bank. Returns the track and, per anonymous voice (``?k``), its estimated
-    gender (so the dub can give each its own voice)."""
+    voice bank (``names`` maps bank keys to the names to write). Returns the track and,
+    per anonymous voice (``?k``), its estimated gender (so the dub can give each its own
+    voice)."""
     if all(cue.speaker for cue in track.cues):
         return track, {}
     if not isinstance(audio, np.ndarray):
@@ -393,13 +395,55 @@ def attribute_track(
 
         audio = load_audio(audio, sample_rate=SAMPLE_RATE)
     embeddings = cue_embeddings(audio, track.cues, embedder or DVectorEmbedder())
-    result = attribute(embeddings, VoiceBank.load(series))
-    spans: dict[str, list[Vector]] = {}
-    for cue, who in zip(track.cues, result.speakers, strict=True):
-        if who and who.startswith("?"):
-            spans.setdefault(who, []).append(_span(audio, cue))
-    genders = {who: estimate_gender(np.concatenate(parts)) for who, parts in spans.items()}
-    return with_speakers(track, result), genders
+    named = with_speakers(track, attribute(embeddings, VoiceBank.load(series)), names)
+    return named, anonymous_genders(named, audio)
+
+
+def anonymous_genders(track: CueTrack, audio: Path | Vector) -> dict[str, str]:
+    """Per anonymous voice of ``track`` (a speaker ``?k``), the gender its lines' pitch
+    suggests, so the dub gives each its own voice of that gender."""
+    spans: dict[str, list[Cue]] = {}
+    for cue in track.cues:
+        if cue.speaker and cue.speaker.startswith("?"):
+            spans.setdefault(cue.speaker, []).append(cue)
+    if not spans:
+        return {}
+    if not isinstance(audio, np.ndarray):
+        from localize.media import load_audio
+
+        audio = load_audio(audio, sample_rate=SAMPLE_RATE)
+    return {
+        who: estimate_gender(np.concatenate([_span(audio, c) for c in cues]))
+        for who, cues in spans.items()
+    }
+
+
+def attribute_targets(
+    targets: Mapping[str, CueTrack],
+    audio: Path | Vector,
+    series: str,
+    *,
+    names: Mapping[str, str] | None = None,
+    embedder: DVectorEmbedder | None = None,
+) -> dict[str, CueTrack]:
+    """Every target track with the speaker of each cue (heard once, on the first
+    track's timing, which all targets share), before review: the draft shows them and a
+    reviewer corrects them (``3 | @Lin Wan``). ``names`` maps bank keys (the glossary's
+    zh) to the names shown; a cue that already has a speaker keeps it."""
+    if not targets:
+        return {}
+    first = next(iter(targets.values()))
+    heard, _ = attribute_track(first, audio, series, names=names, embedder=embedder)
+    return {
+        lang: replace(
+            track,
+            cues=tuple(
+                cue if cue.speaker else replace(cue, speaker=who.speaker)
+                for cue, who in zip(track.cues, heard.cues, strict=True)
+            ),
+        )
+        for lang, track in targets.items()
+    }
 
 
 def learn_speakers(

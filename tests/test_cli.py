@@ -429,6 +429,28 @@ def test_timing_repairs_can_be_turned_off_per_run_or_per_series() -> None:
     assert fingerprint("h", "g", on, "en") != fingerprint("h", "g", without, "en")
 
 
+def test_speaker_attribution_can_be_turned_off_per_run_or_per_series() -> None:
+    from localize.catalog import fingerprint
+    from localize.cli import build_parser
+    from localize.pipeline import SourceStages, stage_plan
+    from localize.settings import EpisodeParams, check_run_settings
+
+    parser = build_parser()
+    assert parser.parse_args(["episode", "ep.mp4", "--series", "s"]).no_speakers is False
+    assert parser.parse_args(["episode", "e.mp4", "--series", "s", "--no-speakers"]).no_speakers
+    assert check_run_settings({"speakers": False}, "series.toml") == {"speakers": False}
+    on, off = ({"dub": ["en"], "speakers": value} for value in (True, False))
+    assert fingerprint("h", "g", on, "en") != fingerprint("h", "g", off, "en")  # dub again
+    assert fingerprint("h", "g", on, "es") == fingerprint("h", "g", off, "es")  # not dubbed
+    sources = SourceStages(asr=True, ocr=False)
+    plan = {
+        value: stage_plan(EpisodeParams(video="v", series="s", targets=["en"], dub=["en"],
+                                        speakers=value), ["en"], sources, has_video=True)
+        for value in (True, False)
+    }  # fmt: skip
+    assert "speakers" in plan[True] and "speakers" not in plan[False]
+
+
 @pytest.mark.parametrize(
     ("flag", "lines_per_request", "whole_glossary"),
     [([], 1, False), (["--mt-requests", "numbered"], 8, True)],

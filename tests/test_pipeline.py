@@ -176,8 +176,8 @@ def test_stage_plan_lists_what_the_run_will_do() -> None:
 
     params = EpisodeParams(video="e.mp4", series="s", dub=["en"], burn=["en"], review=False)
     plan = stage_plan(params, ["en", "es"], SourceStages(asr=True, ocr=False), has_video=True)
-    assert plan == ["transcribe", "translate en", "translate es", "qc", "dub en", "pictures",
-                    "package"]  # fmt: skip
+    assert plan == ["transcribe", "translate en", "translate es", "speakers", "qc", "dub en",
+                    "pictures", "package"]  # fmt: skip
     no_picture = stage_plan(params, ["en"], SourceStages(asr=True, ocr=False), has_video=False)
     assert "pictures" not in no_picture
 

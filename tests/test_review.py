@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 
 import pytest
 
@@ -89,6 +90,24 @@ def test_a_reviewer_corrects_who_speaks_a_line() -> None:
     assert [(c.index, c.before, c.after) for c in changes] == [(2, "@?2", "@Lin Wan")]
     with pytest.raises(ReviewInputError, match="speaker's name after '@'"):
         parse_edits("1 | @ ", tracks)
+
+
+def test_a_speaker_correction_holds_in_every_language_so_any_dub_uses_it() -> None:
+    cue = Cue(0, 900, "Hi.", speaker="?1")
+    tracks = {"en": CueTrack("en", (cue,)), "es": CueTrack("es", (replace(cue, text="Hola."),))}
+    out, changes = apply_edits(tracks, parse_edits("1 | @Lin Wan\nes:1 | ¡Hola!", tracks))
+    assert [t.cues[0].speaker for t in out.values()] == ["Lin Wan", "Lin Wan"]
+    assert out["es"].cues[0].text == "¡Hola!" and out["en"].cues[0].text == "Hi."
+    assert len(changes) == 2
+
+
+def test_the_draft_shows_who_speaks_each_cue_only_when_known() -> None:
+    from localize.review import cue_speakers
+
+    zh = CueTrack("zh-Hans", (Cue(0, 900, "你好"), Cue(1000, 1900, "签字")))
+    en = CueTrack("en", (Cue(0, 900, "Hi.", speaker="Lin Wan"), Cue(1000, 1900, "Sign.")))
+    assert cue_speakers(zh, {"en": en}) == ["Lin Wan", ""]
+    assert cue_speakers(zh, {"en": replace(en, cues=(Cue(0, 900, "Hi."),) * 2)}) == []
 
 
 def test_a_timing_line_retimes_the_cue_in_every_language_and_is_recorded() -> None:

@@ -193,3 +193,22 @@ def test_a_reviewers_speaker_feeds_the_bank_and_names_that_voice_next_time() -> 
     named, genders = attribute_track(later, audio, "s", embedder=_ToneEmbedder())
     assert [c.speaker for c in named.cues] == ["林晚", "?2", "林晚"]
     assert set(genders) == {named.cues[1].speaker}
+
+
+def test_every_translation_gets_the_speakers_heard_once_named_for_the_draft() -> None:
+    from localize.speakers import attribute_targets
+
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    low, high = 0.3 * np.sin(2 * np.pi * 300 * t), 0.3 * np.sin(2 * np.pi * 2000 * t)
+    audio = np.concatenate([low, high, low]).astype(np.float32)
+    with locked_bank("s") as bank:
+        bank.learn("林晚", _ToneEmbedder().embed(low.astype(np.float32)))
+    spans = [(0, 1000), (1000, 2000), (2000, 3000)]
+    en = CueTrack("en", tuple(Cue(a, b, "x") for a, b in spans))
+    es = CueTrack("es", tuple(Cue(a, b, "y", speaker="Su Man" if a == 0 else None)
+                              for a, b in spans))  # fmt: skip
+    out = attribute_targets({"en": en, "es": es}, audio, "s", names={"林晚": "Lin Wan"},
+                            embedder=_ToneEmbedder())  # fmt: skip
+    assert [c.speaker for c in out["en"].cues] == ["Lin Wan", "?2", "Lin Wan"]
+    assert [c.speaker for c in out["es"].cues] == ["Su Man", "?2", "Lin Wan"]  # kept its own
+    assert [c.text for c in out["es"].cues] == ["y"] * 3

@@ -255,12 +255,31 @@ _KOKORO_LANGS = {
     "p": ("pt-BR", "pt-br"),
     "z": ("zh", "cmn"),
 }
-#: the voice pack's own quality grades put these first (af_heart A, af_bella A-, ...);
-#: the others follow in pack order
-_KOKORO_BEST = (
-    "af_heart", "af_bella", "af_nicole", "bf_emma", "am_michael", "am_fenrir", "am_puck",
+#: how well whisper-tiny.en follows each voice: word recall of the sample's English dub
+#: spoken entirely in that voice over the sample's music (``python -m bench.voices
+#: --rank VOICE...``, 2026-12-05; the name-free words would score higher, the order holds)
+KOKORO_CLARITY: Mapping[str, float] = {
+    "af_heart": 0.87, "af_bella": 0.87, "af_aoede": 0.847, "af_nicole": 0.684,
+}  # fmt: skip
+#: below this a voice is cast last: af_nicole whispers (it dropped the sample's mix to
+#: 0.819 recall as the third woman's voice)
+UNCLEAR = 0.8
+#: the voice pack's own quality grades (af_heart A, af_bella A-, ...) order the voices
+#: not measured yet; the others follow in pack order
+_KOKORO_GRADED = (
+    "af_heart", "af_bella", "bf_emma", "am_michael", "am_fenrir", "am_puck",
     "bm_george", "bm_fable", "af_aoede", "af_kore", "af_sarah", "bf_isabella", "am_adam",
 )  # fmt: skip
+
+
+def kokoro_casting_order(voice_id: str) -> tuple[int, float, int]:
+    """Sort key, clearest first: measured clear voices by recall, then the unmeasured by
+    the pack's grade, then the rest, and voices measured unclear last."""
+    clarity = KOKORO_CLARITY.get(voice_id)
+    graded = _KOKORO_GRADED.index(voice_id) if voice_id in _KOKORO_GRADED else len(_KOKORO_GRADED)
+    if clarity is None:
+        return (1, 0.0, graded)
+    return (0 if clarity >= UNCLEAR else 2, -clarity, graded)
 
 
 def kokoro_voice_info(voice_id: str) -> VoiceInfo | None:
@@ -306,14 +325,13 @@ class KokoroSynthesizer:
     def voices(self, language: str) -> tuple[VoiceInfo, ...]:
         from localize.models import KOKORO_VOICES
 
-        order = {v: i for i, v in enumerate(_KOKORO_BEST)}
         infos = [kokoro_voice_info(v) for v in KOKORO_VOICES]
         found = [v for v in infos if v is not None and _lang_matches(v.language, language)]
         want = _lang_key(language)
         found.sort(
             key=lambda v: (
                 _lang_key(v.language) != want and "-" in want,
-                order.get(v.id, len(order)),
+                kokoro_casting_order(v.id),
             )
         )
         return tuple(found)
@@ -323,9 +341,8 @@ class KokoroSynthesizer:
         its phonemes (with an accent), so a cast short of voices can borrow it."""
         from localize.models import KOKORO_VOICES
 
-        order = {v: i for i, v in enumerate(_KOKORO_BEST)}
         every = [v for v in map(kokoro_voice_info, KOKORO_VOICES) if v is not None]
-        return tuple(sorted(every, key=lambda v: order.get(v.id, len(order))))
+        return tuple(sorted(every, key=lambda v: kokoro_casting_order(v.id)))
 
     def _load(self) -> Any:
         if self._engine is not None:

@@ -29,6 +29,7 @@ STAGE_WEIGHTS: Mapping[str, Weight] = {
     "ocr": (0.13, 2.0),  # 6-8 s per minute of video, + model load
     "translate": (0.75, 2.0),  # the LLM: 0.3 lines/s, a line per ~4.5 s of drama
     "qc": (0.0, 0.3),
+    "speakers": (0.09, 1.0),  # d-vector per cue: 0.076-0.095x real time (benchmarks.md)
     "review": None,
     "dub": (0.25, 2.0),  # piper + fit + mix: ~20 s per 81 s episode
     "package": (0.02, 1.0),

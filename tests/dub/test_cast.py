@@ -55,6 +55,19 @@ def test_every_character_gets_its_own_gender_matched_voice_kept_across_episodes(
     assert kept["Xiao Tao"] not in {*voices.values(), cast.narrator}
 
 
+def test_automatic_casting_takes_the_clearest_voices_and_never_a_whisper_while_others_are_free(
+    glossary_path: Path, kokoro: KokoroSynthesizer
+) -> None:
+    from localize.dub.synth import KOKORO_CLARITY, UNCLEAR
+
+    cast = series_cast(_with_extra_character(glossary_path), "en", kokoro)
+    chosen = {m.voice for m in cast.members if m.source == "auto"} | {cast.narrator}
+    unclear = {v for v, recall in KOKORO_CLARITY.items() if recall < UNCLEAR}
+    assert "af_nicole" in unclear and not chosen & unclear
+    women = [m.voice for m in cast.members if m.gender == "female" and m.source == "auto"]
+    assert women[0] == "af_bella"  # the clearest free woman's voice goes to the first
+
+
 def test_spanish_borrows_other_kokoro_voices_rather_than_sharing(
     glossary_path: Path, kokoro: KokoroSynthesizer
 ) -> None:

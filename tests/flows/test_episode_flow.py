@@ -15,6 +15,8 @@ from localize.sample import SampleEpisode
 from localize.subtitles import read_subtitles
 from localize.translate.memory import TranslationMemory, series_memory_path
 
+GLOSSARY = Path(__file__).resolve().parents[2] / "glossaries" / "ceo-contract-bride.toml"
+
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("prefect_server")]
 
 
@@ -399,3 +401,78 @@ def test_timing_slips_are_repaired_before_qc_and_recorded_unless_turned_off(
     codes = {f["code"] for lang in qc["languages"] for f in lang["flags"]}
     assert {"gap", "too-short"} <= codes
     assert manifest["qc"]["timing_repairs"] == 0 and "timing repair" not in page
+
+
+def _draft_rows(episode: str) -> list[dict[str, Any]]:
+    """The rows of the newest draft table artifact, as the UI's API returns them."""
+    from prefect.client.orchestration import get_client
+
+    body = {"artifacts": {"key": {"any_": [f"draft-{episode}"]}}, "sort": "CREATED_DESC"}
+    with get_client(sync_client=True) as client:
+        found = client.request("POST", "/artifacts/filter", json=body).json()
+    data = found[0]["data"]
+    rows: list[dict[str, Any]] = json.loads(data) if isinstance(data, str) else data
+    return rows
+
+
+def test_the_paused_draft_shows_speakers_and_a_correction_moves_the_dub_and_the_bank(
+    episode: SampleEpisode, tmp_path: Path, localize_home: Path
+) -> None:
+    from prefect.flow_runs import resume_flow_run
+
+    from flows.episode import localize_episode
+    from localize.dub import FakeSynthesizer
+    from localize.dub.cast import series_cast
+    from localize.glossary import load_glossary
+    from localize.speakers import VoiceBank
+
+    out = tmp_path / "reviewed-dub"
+    params = _params(episode, out, review=True, dub=["en"], tts="fake",
+                     music_stem=str(episode.music))  # fmt: skip
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        box["state"] = localize_episode(params, return_state=True)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    try:
+        run_id = _wait_for_paused()
+        rows = _draft_rows("episode")
+        heard = [row.get("speaker", "") for row in rows]
+        assert sum(1 for s in heard if s.startswith("?")) > 10  # no bank yet: ?1, ?2...
+        assert heard[2].startswith("?")
+        resume_flow_run(  # cue 3 is a woman's line: a man's name moves it to his voice
+            run_id,
+            run_input={"decision": "approve", "reviewer": "ana", "edits": "3 | @Gu Yanshen"},
+        )
+    finally:
+        worker.join(timeout=600)
+    assert box["state"].result().review == "approved"
+    lines = json.loads((out / "manifest.json").read_text())["dubs"][0]["lines"]
+    glossary = load_glossary(GLOSSARY)
+    member = series_cast(glossary, "en", FakeSynthesizer()).member("Gu Yanshen")
+    assert member is not None
+    assert lines[2]["speaker"] == "Gu Yanshen" and lines[2]["voice"] == member.voice
+    same_voice_before = [
+        line["voice"] for i, line in enumerate(lines) if heard[i] == heard[2] and i != 2
+    ]
+    assert same_voice_before and member.voice not in same_voice_before
+    assert "顾言深" in VoiceBank.load("ceo-contract-bride").centroids  # the correction taught it
+
+
+def test_a_dub_without_speaker_attribution_speaks_every_line_in_the_narrators_voice(
+    episode: SampleEpisode, tmp_path: Path, localize_home: Path
+) -> None:
+    from flows.episode import localize_episode
+    from localize.dub import FakeSynthesizer
+    from localize.dub.cast import series_cast
+    from localize.glossary import load_glossary
+
+    out = tmp_path / "one-voice"
+    localize_episode(_params(episode, out, dub=["en"], tts="fake", speakers=False,
+                             music_stem=str(episode.music)))  # fmt: skip
+    lines = json.loads((out / "manifest.json").read_text())["dubs"][0]["lines"]
+    narrator = series_cast(load_glossary(GLOSSARY), "en", FakeSynthesizer()).narrator
+    assert len(lines) > 10 and {line["voice"] for line in lines} == {narrator}
+    assert {line["speaker"] for line in lines} == {""}
