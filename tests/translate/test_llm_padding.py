@@ -9,7 +9,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from localize.translate.llm import LLMOptions, LLMTranslator, pad_to_longest
+from localize.translate.llm import LLMOptions, LLMTranslator, pad_to_longest, token_batches
 
 
 class _Tokenizer:
@@ -19,21 +19,24 @@ class _Tokenizer:
         return SimpleNamespace(tokens=list(text))
 
     def decode(self, ids: list[int]) -> str:
-        return "ok"
+        return chr(ids[0]) if ids[0] else "ok"
 
 
 class _Generator:
+    """Answers "ok", or the first digit of a prompt that has one (to check the order)."""
+
     def __init__(self) -> None:
         self.prompts: list[list[list[str]]] = []
 
     def generate_batch(self, prompts: list[list[str]], **_: Any) -> list[Any]:
         self.prompts.append(prompts)
-        return [SimpleNamespace(sequences_ids=[[0]]) for _ in prompts]
+        digits = [next((ord(t) for t in p if t.isdigit()), 0) for p in prompts]
+        return [SimpleNamespace(sequences_ids=[[d]]) for d in digits]
 
 
-def _engine() -> LLMTranslator:
+def _engine(options: LLMOptions | None = None) -> LLMTranslator:
     engine = LLMTranslator.__new__(LLMTranslator)  # no model: the generator is a fake
-    engine.options = LLMOptions()
+    engine.options = options or LLMOptions()
     engine._tokenizer = _Tokenizer()  # type: ignore[assignment]
     engine._generator = _Generator()
     return engine
@@ -60,3 +63,20 @@ def test_padding_keeps_each_prompt_and_puts_the_filler_in_front() -> None:
         ["_", "_", "_"],
     ]
     assert pad_to_longest([], "_") == []
+
+
+def test_a_batch_of_long_prompts_is_split_to_stay_within_the_token_budget() -> None:
+    """The memory peak follows the tokens read in one pass: long requests go in smaller
+    batches; replies still come back in the order asked."""
+    engine = _engine(LLMOptions(prompt_tokens_per_batch=200))
+    users = ["1" * 40, "2" * 5, "3" * 40, "4" * 5]
+
+    assert engine._generate("Translate.", users, [76] * 4) == ["1", "2", "3", "4"]
+    calls = engine._generator.prompts
+    assert len(calls) > 1  # four in one pass would be 4 x 85 tokens
+    assert all(len(call) * len(call[0]) <= 200 for call in calls)
+
+
+def test_token_batches_put_the_shortest_together_and_a_long_prompt_alone() -> None:
+    prompts = [["t"] * n for n in (30, 10, 100, 10, 20)]
+    assert token_batches(prompts, 60) == [[1, 3, 4], [0], [2]]
