@@ -1,6 +1,7 @@
 """Local MT speed and quality, three request paths compared in one run.
 
-    python -m bench.mt_speed [--limit N] [--paths lines,numbered,naive] [--json out.json]
+    python -m bench.mt_speed [--limit N] [--paths lines,numbered,naive] [--sets episode]
+                             [--json out.json]
 
 Each path runs in its own process (so its peak memory is its own), loads the packaged
 LLM once (load time excluded), then translates bench's Tatoeba set (no glossary) and
@@ -44,16 +45,22 @@ PATHS = ("numbered", "naive", "lines")
 NAIVE_SYSTEM = "Translate the Chinese subtitle into English. Reply with the translation only."
 
 
-def _sets(limit: int | None) -> dict[str, tuple[list[str], list[str], bool]]:
-    """name -> (Chinese lines, English references, with the glossary)."""
+SETS = ("tatoeba", "episode")
+
+
+def _sets(
+    limit: int | None, names: Sequence[str] = SETS
+) -> dict[str, tuple[list[str], list[str], bool]]:
+    """name -> (Chinese lines, English references, with the glossary), for ``names``."""
     from localize.sample.script import SCRIPT
 
     pairs = load_pairs(limit=limit)
     script = SCRIPT.lines[:limit] if limit else SCRIPT.lines
-    return {
+    every = {
         "tatoeba": ([p.zh for p in pairs], [p.en for p in pairs], False),
         "episode": ([s.zh for s in script], [s.en for s in script], True),
     }
+    return {name: every[name] for name in names}
 
 
 def _naive(translator: Any, lines: Sequence[str]) -> list[str]:
@@ -94,7 +101,7 @@ def _reset_peak() -> None:
         Path("/proc/self/clear_refs").write_text("5")
 
 
-def worker(path: str, limit: int | None) -> dict[str, Any]:
+def worker(path: str, limit: int | None, sets: Sequence[str] = SETS) -> dict[str, Any]:
     """Run one path over both sets in this process; one JSON-able dict."""
     from localize.glossary import load_glossary
     from localize.translate.enforce import leftover_source_script
@@ -107,7 +114,7 @@ def worker(path: str, limit: int | None) -> dict[str, Any]:
     result: dict[str, Any] = {"path": path, "load_s": round(time.perf_counter() - t0, 2)}
     result["load_peak_rss_mb"] = own_peak_mb()  # loading peaks above translating
     _reset_peak()
-    for name, (sources, references, with_glossary) in _sets(limit).items():
+    for name, (sources, references, with_glossary) in _sets(limit, sets).items():
         t0, cpu0 = time.perf_counter(), time.process_time()
         if path == "naive":
             outputs = _naive(translator, sources)
@@ -132,8 +139,8 @@ def worker(path: str, limit: int | None) -> dict[str, Any]:
     return result
 
 
-def run_path(path: str, limit: int | None) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "bench.mt_speed", "--worker", path]
+def run_path(path: str, limit: int | None, sets: Sequence[str] = SETS) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "bench.mt_speed", "--worker", path, "--sets", ",".join(sets)]
     if limit:
         cmd += ["--limit", str(limit)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -151,7 +158,7 @@ def format_table(results: Sequence[dict[str, Any]]) -> str:
     )  # fmt: skip
     rows = [head]
     for r in results:
-        for name in ("tatoeba", "episode"):
+        for name in (n for n in SETS if n in r):
             m = r[name]
             ratio = m["lines_per_s"] / base[name]["lines_per_s"] if base else float("nan")
             glossary = (
@@ -184,13 +191,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--paths", default="numbered,naive,lines", help="comma-separated, run in this order"
     )
+    parser.add_argument(
+        "--sets", default=",".join(SETS), help="comma-separated: tatoeba, episode (default both)"
+    )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
     parser.add_argument("--worker", choices=PATHS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    sets = [name for name in args.sets.split(",") if name]
+    unknown = sorted(set(sets) - set(SETS))
+    if unknown:
+        parser.error(f"unknown set(s) {unknown}: choose from {', '.join(SETS)}")
     if args.worker:
-        print(json.dumps(worker(args.worker, args.limit), ensure_ascii=False))
+        print(json.dumps(worker(args.worker, args.limit, sets), ensure_ascii=False))
         return 0
-    results = [run_path(p, args.limit) for p in args.paths.split(",")]
+    results = [run_path(p, args.limit, sets) for p in args.paths.split(",")]
     print(format_table(results))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     report = {"machine": machine(), "results": results}

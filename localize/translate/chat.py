@@ -45,6 +45,10 @@ class LLMOptions:
     #: ~4x faster than one after the other); long numbered requests under a long system
     #: prompt do not (a batch of 3 decoded no faster and held ~0.6 GB more memory)
     requests_per_batch: int = 12
+    #: CTranslate2: most prompt tokens read in one pass (requests x longest prompt,
+    #: padded); bounds the memory peak of a batch of long requests (glossary entries make
+    #: a request long) to below the numbered path's
+    prompt_tokens_per_batch: int = 384
     #: previous lines shown for context. One-line requests default to none: on the
     #: Tatoeba set 1-2 previous source lines cost BLEU (the model translated them too)
     #: and halved the speed (longer prompts); numbered requests show 4
@@ -307,23 +311,23 @@ class ChatEngine:
     ) -> list[tuple[int, str]]:
         """One short request per line, ``batch`` requests per call; (line index, text).
 
-        Lines of a like length go out together (a batch waits for its longest reply and
+        Requests of a like length go out together (a batch waits for its longest reply and
         pads every prompt to its longest); replies are put back by line index, so the
         order of lines is kept. A reply that is empty or runs over several lines is cut
         to its first line, which the enforcement layer then checks like any other.
         """
         system = build_line_system_prompt(source, target, context.notes)
-        by_length = sorted(todo, key=lambda i: len(lines[i]))
+        prompts = {
+            i: build_line_prompt(lines[i].replace("\n", ""), self._sub_context([i], lines, context))
+            for i in todo
+        }
+        # by the whole request's length (its glossary entries too): an engine pads a
+        # batch's prompts to its longest, or feeds the longer ones token by token
+        by_length = sorted(todo, key=lambda i: len(prompts[i]))
         done: list[tuple[int, str]] = []
         for group in balanced_split(by_length, self.batch):
-            users = [
-                build_line_prompt(
-                    lines[i].replace("\n", ""), self._sub_context([i], lines, context)
-                )
-                for i in group
-            ]
             budget = 16 + self.options.tokens_per_line
-            replies = self._generate(system, users, [budget] * len(group))
+            replies = self._generate(system, [prompts[i] for i in group], [budget] * len(group))
             for i, reply in zip(group, replies, strict=True):
                 text = parse_line_reply(reply)
                 if text is None:

@@ -71,6 +71,28 @@ def _protect(source: str, required: Sequence[tuple[str, str]]) -> str:
     return re.sub(r"\s{2,}", " ", source).strip()
 
 
+@dataclass
+class _Line:
+    """One cue's line while it is translated: a working record, filled in by the steps of
+    :func:`translate_cues` and turned into a :class:`LineOutcome` at the end."""
+
+    index: int  # 0-based
+    source: str
+    required: tuple[tuple[str, str], ...]
+    speaker: str | None
+    translation: str | None = None
+    origin: str = "model"  # "memory-approved", "memory", "model"
+    attempts: int = 0
+    feedback: str = ""  # what the last attempt got wrong, for the next one
+    repairs: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, index: int, cue: Cue, target: str, glossary: Glossary | None) -> _Line:
+        source = cue.text.replace("\n", "")
+        required = tuple(glossary.required_renderings(source, target)) if glossary else ()
+        return cls(index, source, required, cue.speaker)
+
+
 def translate_cues(
     track: CueTrack,
     translator: Translator,
@@ -83,113 +105,148 @@ def translate_cues(
 ) -> tuple[CueTrack, list[LineOutcome]]:
     """Translate every cue of ``track`` into ``target``; timings are kept exactly.
 
-    Returns the target track (lines wrapped to the target's style profile, each cue's
-    ``source`` set to its Chinese text) and one ``LineOutcome`` per cue.
+    Three steps over one record per line: the translation memory first, then the model
+    (with retries and the leftover-Chinese repair), then the outcomes and the memory's
+    new machine entries. Returns the target track (lines wrapped to the target's style
+    profile, each cue's ``source`` set to its Chinese text) and one ``LineOutcome`` per cue.
     """
     # an unknown target fails here, before any line is translated, not after
     profile = load_style_profile(target)
-    source_lang = track.language
-    sources = [cue.text.replace("\n", "") for cue in track.cues]
+    lines = [_Line.of(i, cue, target, glossary) for i, cue in enumerate(track.cues)]
     glossary_version = glossary.version if glossary else ""
-    results: list[str | None] = [None] * len(sources)
-    origins = ["model"] * len(sources)
-    attempts = [0] * len(sources)
+    _recall(lines, memory, target, model_id=translator.model_id, glossary=glossary_version)
+    progress.set_total(len(lines), "lines")
+    progress.advance(sum(line.translation is not None for line in lines))  # empty or memory
+    _ask_model(lines, translator, track.language, target, glossary, max_attempts)
+    outcomes = [_outcome(line, target, glossary) for line in lines]
+    if memory is not None:
+        _remember(memory, outcomes, target, translator.model_id, glossary_version, episode)
+    cues = tuple(
+        Cue(cue.start_ms, cue.end_ms, o.translation, speaker=cue.speaker, source=o.source)
+        for cue, o in zip(track.cues, outcomes, strict=True)
+    )
+    return resegment_cues(CueTrack(target, cues), profile), outcomes
 
-    for i, src in enumerate(sources):
-        if not src.strip():
-            results[i], origins[i] = "", "memory"
+
+def _recall(
+    lines: Sequence[_Line],
+    memory: TranslationMemory | None,
+    target: str,
+    *,
+    model_id: str,
+    glossary: str,
+) -> None:
+    """Step 1: empty lines stay empty; an approved memory entry wins, then a machine
+    entry of the same model and glossary."""
+    for line in lines:
+        if not line.source.strip():
+            line.translation, line.origin = "", "memory"
             continue
         hit = (
-            memory.lookup(src, target, model_id=translator.model_id, glossary=glossary_version)
+            memory.lookup(line.source, target, model_id=model_id, glossary=glossary)
             if memory
             else None
         )
         if hit is not None:
-            results[i] = hit.translation
-            origins[i] = "memory-approved" if hit.origin == "approved" else "memory"
+            line.translation = hit.translation
+            line.origin = "memory-approved" if hit.origin == "approved" else "memory"
 
-    todo = [i for i, r in enumerate(results) if r is None]
-    progress.set_total(len(sources), "lines")
-    progress.advance(len(sources) - len(todo))  # empty or from memory
-    required = [
-        tuple(glossary.required_renderings(src, target)) if glossary else () for src in sources
-    ]
+
+def _ask_model(
+    lines: Sequence[_Line],
+    translator: Translator,
+    source: str,
+    target: str,
+    glossary: Glossary | None,
+    max_attempts: int,
+) -> None:
+    """Step 2: the lines the memory did not have go to the model; lines that break the
+    glossary or script rules go again with the problem spelled out, up to
+    ``max_attempts``; Chinese still left is then repaired."""
+    todo = [line for line in lines if line.translation is None]
     synopsis = ""
     if glossary is not None:
         syn = glossary.series.synopsis
         synopsis = syn.get(target) or syn.get("en") or next(iter(syn.values()), "")
-
     every_rendering = glossary_renderings(glossary, target) if glossary else ()
-    feedback: dict[int, str] = {}
     for attempt in range(1, max_attempts + 1):
         if not todo:
             break
-        batch_sources = [
-            src if translator.follows_instructions else _protect(src, required[i])
-            for i, src in ((i, sources[i]) for i in todo)
-        ]
         context = TranslationContext(
             synopsis=synopsis,
-            previous=_previous(todo[0], sources, results),
-            required=tuple(required[i] for i in todo),
-            feedback=tuple(feedback.get(i, "") for i in todo),
-            speakers=tuple(track.cues[i].speaker for i in todo),
+            previous=_previous(todo[0].index, lines),
+            required=tuple(line.required for line in todo),
+            feedback=tuple(line.feedback for line in todo),
+            speakers=tuple(line.speaker for line in todo),
             glossary=every_rendering,
         )
         if attempt > 1:
             progress.add_total(len(todo))  # retried lines count again
-        with progress.portion(len(todo)):  # backends may count their lines themselves
-            outputs = translator.translate(
-                batch_sources, source=source_lang, target=target, context=context
-            )
-        if len(outputs) != len(todo):
-            raise TranslationError(
-                f"the translator {translator.model_id} returned {len(outputs)} lines for "
-                f"{len(todo)}",
-                "this is a bug in the translation backend; report it with the episode",
-            )
-        failed = []
-        for i, out in zip(todo, outputs, strict=True):
-            attempts[i] = attempt
-            results[i] = out.strip()
-            problems = line_problems(sources[i], results[i] or "", target, glossary)
-            if problems:
-                failed.append(i)
-                feedback[i] = "; ".join(problems)
-        if failed and attempt < max_attempts:
-            log.info("retrying %d line(s) that broke the glossary or script rules", len(failed))
-        todo = failed
-
+        outputs = _translate_once(translator, todo, source, target, context)
+        for line, out in zip(todo, outputs, strict=True):
+            line.attempts, line.translation = attempt, out.strip()
+            line.feedback = "; ".join(line_problems(line.source, out.strip(), target, glossary))
+        todo = [line for line in todo if line.feedback]
+        if todo and attempt < max_attempts:
+            log.info("retrying %d line(s) that broke the glossary or script rules", len(todo))
+    results = [line.translation for line in lines]
     repairs = repair_leftover_han(
-        results, translator, source=source_lang, target=target, glossary=glossary
+        results, translator, source=source, target=target, glossary=glossary
     )
-    outcomes: list[LineOutcome] = []
-    machine_pairs = []
-    for i, src in enumerate(sources):
-        text = results[i] or ""
-        notes = repairs.get(i, ())
-        final_problems = tuple(line_problems(src, text, target, glossary)) + tuple(
-            f"{note}: check it" for note in notes if note.endswith("(pinyin)")
+    for line in lines:
+        line.translation = results[line.index]
+        line.repairs = repairs.get(line.index, ())
+
+
+def _translate_once(
+    translator: Translator,
+    todo: Sequence[_Line],
+    source: str,
+    target: str,
+    context: TranslationContext,
+) -> list[str]:
+    """One pass of the model over ``todo``; exactly one output per line, or an error."""
+    batch = [
+        line.source if translator.follows_instructions else _protect(line.source, line.required)
+        for line in todo
+    ]
+    with progress.portion(len(todo)):  # backends may count their lines themselves
+        outputs = translator.translate(batch, source=source, target=target, context=context)
+    if len(outputs) != len(todo):
+        raise TranslationError(
+            f"the translator {translator.model_id} returned {len(outputs)} lines for {len(todo)}",
+            "this is a bug in the translation backend; report it with the episode",
         )
-        outcomes.append(
-            LineOutcome(i + 1, src, text, origins[i], attempts[i], final_problems, notes)
-        )
-        if origins[i] == "model" and not final_problems:
-            machine_pairs.append((src, text))
-    if memory is not None and machine_pairs:
+    return outputs
+
+
+def _outcome(line: _Line, target: str, glossary: Glossary | None) -> LineOutcome:
+    """Step 3: what is still wrong with the final line (a romanised name is checked by
+    a person), as the outcome QC and review read."""
+    text = line.translation or ""
+    problems = tuple(line_problems(line.source, text, target, glossary)) + tuple(
+        f"{note}: check it" for note in line.repairs if note.endswith("(pinyin)")
+    )
+    return LineOutcome(
+        line.index + 1, line.source, text, line.origin, line.attempts, problems, line.repairs
+    )
+
+
+def _remember(
+    memory: TranslationMemory,
+    outcomes: Sequence[LineOutcome],
+    target: str,
+    model_id: str,
+    glossary: str,
+    episode: str,
+) -> None:
+    """Step 3, continued: the model's lines that passed every check become machine
+    entries of the memory (approved entries come from review, not from here)."""
+    pairs = [(o.source, o.translation) for o in outcomes if o.origin == "model" and not o.problems]
+    if pairs:
         memory.remember_machine(
-            machine_pairs,
-            target,
-            model_id=translator.model_id,
-            glossary=glossary_version,
-            episode=episode,
+            pairs, target, model_id=model_id, glossary=glossary, episode=episode
         )
-    cues = tuple(
-        Cue(cue.start_ms, cue.end_ms, results[i] or "", speaker=cue.speaker, source=sources[i])
-        for i, cue in enumerate(track.cues)
-    )
-    translated = resegment_cues(CueTrack(target, cues), profile)
-    return translated, outcomes
 
 
 def repair_leftover_han(
@@ -268,7 +325,5 @@ def glossary_renderings(glossary: Glossary, target: str) -> tuple[tuple[str, str
     return tuple(dict.fromkeys(pairs))
 
 
-def _previous(
-    first: int, sources: list[str], results: Sequence[str | None], n: int = 4
-) -> tuple[tuple[str, str], ...]:
-    return tuple((sources[j], results[j] or "") for j in range(max(0, first - n), first))
+def _previous(first: int, lines: Sequence[_Line], n: int = 4) -> tuple[tuple[str, str], ...]:
+    return tuple((line.source, line.translation or "") for line in lines[max(0, first - n) : first])

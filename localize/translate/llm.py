@@ -33,7 +33,9 @@ __all__ = [
     "build_user_prompt",
     "chatml",
     "language_name",
+    "pad_to_longest",
     "parse_numbered_reply",
+    "token_batches",
 ]
 
 log = logging.getLogger(__name__)
@@ -107,16 +109,50 @@ class LLMTranslator(ChatEngine):
             ).tokens
             for user in users
         ]
-        results = self._generator.generate_batch(
-            tokens,
-            static_prompt=static,
-            cache_static_prompt=True,
-            max_length=max(max_new_tokens),
-            sampling_topk=self.options.sampling_topk,
-            repetition_penalty=self.options.repetition_penalty,
-            include_prompt_in_result=False,
-            # Qwen ends a turn with <|im_end|> but may emit <|endoftext|> instead; without
-            # both, generation runs on to max_length producing nothing visible
-            end_token=["<|im_end|>", "<|endoftext|>"],
-        )
-        return [self._tokenizer.decode(r.sequences_ids[0]) for r in results]
+        newline = self._tokenizer.encode("\n", add_special_tokens=False).tokens[0]
+        replies = [""] * len(users)
+        for part in token_batches(tokens, self.options.prompt_tokens_per_batch):
+            results = self._generator.generate_batch(
+                pad_to_longest([tokens[i] for i in part], newline),
+                static_prompt=static,
+                cache_static_prompt=True,
+                max_length=max(max_new_tokens[i] for i in part),
+                sampling_topk=self.options.sampling_topk,
+                repetition_penalty=self.options.repetition_penalty,
+                include_prompt_in_result=False,
+                # Qwen ends a turn with <|im_end|> but may emit <|endoftext|> instead;
+                # without both, generation runs on to max_length producing nothing visible
+                end_token=["<|im_end|>", "<|endoftext|>"],
+            )
+            for i, result in zip(part, results, strict=True):
+                replies[i] = self._tokenizer.decode(result.sequences_ids[0])
+        return replies
+
+
+def token_batches(prompts: list[list[str]], budget: int) -> list[list[int]]:
+    """Indices of ``prompts``, shortest first, in batches whose padded size (requests x
+    longest prompt) stays within ``budget`` tokens; a longer prompt goes alone.
+
+    A batch's prompts are read in one pass, and that pass's size sets the memory peak:
+    the budget keeps it under the numbered path's (one long prompt at a time).
+    """
+    batches: list[list[int]] = []
+    for i in sorted(range(len(prompts)), key=lambda i: len(prompts[i])):
+        if batches and (len(batches[-1]) + 1) * len(prompts[i]) <= budget:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
+def pad_to_longest(prompts: list[list[str]], filler: str) -> list[list[str]]:
+    """``prompts`` made as long as the longest, ``filler`` (a newline) put in front.
+
+    CTranslate2 reads the part every prompt of a batch has (the shortest length) in one
+    pass, then feeds the rest of the longer prompts one token per decoding step, with the
+    whole batch waiting: on the sample episode the batches spent more steps there than
+    decoding. Blank lines between the system turn and the user turn change no reply we
+    measured in quality (docs/benchmarks.md) and make the prompts one pass.
+    """
+    longest = max((len(p) for p in prompts), default=0)
+    return [[filler] * (longest - len(p)) + p for p in prompts]

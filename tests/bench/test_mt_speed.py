@@ -33,3 +33,15 @@ def test_the_table_gives_each_path_its_speed_relative_to_the_numbered_path() -> 
         ["lines", "episode", "2.00", "4.00"],
     ]
     assert all(row[6] == "3/3" for row in rows)
+
+
+def test_a_run_on_the_episode_alone_gives_only_its_rows() -> None:
+    """``--sets episode``: the quick run while iterating on the episode's speed."""
+    results = [_result("numbered", 0.5), _result("lines", 1.5)]
+    for r in results:
+        del r["tatoeba"]
+    rows = [row.split() for row in format_table(results).splitlines()[1:]]
+    assert [row[:4] for row in rows] == [
+        ["numbered", "episode", "0.50", "1.00"],
+        ["lines", "episode", "1.50", "3.00"],
+    ]

@@ -147,3 +147,39 @@ def test_the_numbered_path_stays_available(glossary_path: Path) -> None:
     system, users = seen[0]
     assert len(seen) == 1 and len(users) == 1  # 5 lines in one numbered request
     assert "苏曼 -> Su Man" in system  # the whole glossary in the shared prompt
+
+
+def test_requests_of_a_like_length_go_out_together(glossary_path: Path) -> None:
+    """Batches are formed by the whole request's length, glossary entries included: a
+    short line with two names makes a longer request than a longer line with none."""
+    glossary = load_glossary(glossary_path)
+    answers = {
+        "好。": "Fine.",
+        "顾总，好。": "Mr. Gu, fine.",
+        "我们走吧，好不好？": "Shall we go?",
+        "苏曼，我们早就结束了。": "Su Man, we ended long ago.",
+    }
+    engine = Scripted(LLMOptions(requests_per_batch=2), lambda line, _: answers[line])
+    _, outcomes = translate_cues(_track(list(answers)), engine, target="en", glossary=glossary)
+
+    assert [o.translation for o in outcomes] == list(answers.values())
+    (_, first), (_, second) = engine.calls
+    assert max(map(len, first)) <= min(map(len, second))
+    assert {user.rsplit("Line: ", 1)[-1] for user in second} == {
+        "顾总，好。",
+        "苏曼，我们早就结束了。",
+    }
+
+
+def test_the_lines_a_retry_pass_asks_again_go_out_in_one_call(glossary_path: Path) -> None:
+    glossary = load_glossary(glossary_path)
+    wrong = {"顾总，林小姐已经在VIP会客室等您了。", "苏曼，我们早就结束了。", "奶奶？您怎么来了？"}
+
+    def answer(line: str, user: str) -> str:
+        return "奶奶?" if line in wrong and "Fix:" not in user else ANSWERS[line]
+
+    engine = Scripted(LLMOptions(), answer)
+    _, outcomes = translate_cues(_track(list(ANSWERS)), engine, target="en", glossary=glossary)
+
+    assert [o.translation for o in outcomes] == list(ANSWERS.values())
+    assert [len(users) for _, users in engine.calls] == [5, 3]  # all lines, then the 3 retried
