@@ -325,7 +325,8 @@ class ChatEngine:
         # batch's prompts to its longest, or feeds the longer ones token by token
         by_length = sorted(todo, key=lambda i: len(prompts[i]))
         done: list[tuple[int, str]] = []
-        for group in balanced_split(by_length, self.batch):
+        for positions in self._line_batches([prompts[i] for i in by_length]):
+            group = [by_length[k] for k in positions]
             budget = 16 + self.options.tokens_per_line
             replies = self._generate(system, [prompts[i] for i in group], [budget] * len(group))
             for i, reply in zip(group, replies, strict=True):
@@ -338,6 +339,12 @@ class ChatEngine:
                 done.append((i, text))
             progress.advance(len(group))
         return done
+
+    def _line_batches(self, users: list[str]) -> list[list[int]]:
+        """Positions of ``users`` (sorted by length) in the batches they go out in:
+        ``batch`` at most each, sizes within one; an engine that knows its prompts' token
+        counts packs by those instead."""
+        return balanced_split(list(range(len(users))), self.batch)
 
     def _sub_context(
         self, chunk: list[int], lines: Sequence[str], context: TranslationContext

@@ -97,18 +97,26 @@ class LLMTranslator(ChatEngine):
         return ct2_numerics(threads, device, compute_type, gpu_type="int8_float16")
 
     # ------------------------------------------------------------------ generation
+    def _user_tokens(self, user: str) -> list[str]:
+        return list(
+            self._tokenizer.encode(
+                f"<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n",
+                add_special_tokens=False,
+            ).tokens
+        )
+
+    def _line_batches(self, users: list[str]) -> list[list[int]]:
+        """Batches formed by the token budget, not by a count: the episode's 18 lines
+        went out as 9 + 7 + 2 (the long half split by the budget) and now as 12 + 6."""
+        tokens = [self._user_tokens(user) for user in users]
+        return token_batches(tokens, self.options.prompt_tokens_per_batch, self.batch)
+
     def _generate(self, system: str, users: list[str], max_new_tokens: list[int]) -> list[str]:
         """Generate replies to ``users`` under one shared, cached system prompt."""
         static = self._tokenizer.encode(
             f"<|im_start|>system\n{system}<|im_end|>\n", add_special_tokens=False
         ).tokens
-        tokens = [
-            self._tokenizer.encode(
-                f"<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n",
-                add_special_tokens=False,
-            ).tokens
-            for user in users
-        ]
+        tokens = [self._user_tokens(user) for user in users]
         newline = self._tokenizer.encode("\n", add_special_tokens=False).tokens[0]
         replies = [""] * len(users)
         for part in token_batches(tokens, self.options.prompt_tokens_per_batch):
@@ -129,17 +137,22 @@ class LLMTranslator(ChatEngine):
         return replies
 
 
-def token_batches(prompts: list[list[str]], budget: int) -> list[list[int]]:
-    """Indices of ``prompts``, shortest first, in batches whose padded size (requests x
-    longest prompt) stays within ``budget`` tokens; a longer prompt goes alone.
+def token_batches(
+    prompts: list[list[str]], budget: int, most: int | None = None
+) -> list[list[int]]:
+    """Indices of ``prompts``, shortest first, in batches of at most ``most`` whose padded
+    size (requests x longest prompt) stays within ``budget`` tokens; a longer prompt goes
+    alone.
 
     A batch's prompts are read in one pass, and that pass's size sets the memory peak:
     the budget keeps it under the numbered path's (one long prompt at a time).
     """
+    limit = most or len(prompts)
     batches: list[list[int]] = []
     for i in sorted(range(len(prompts)), key=lambda i: len(prompts[i])):
-        if batches and (len(batches[-1]) + 1) * len(prompts[i]) <= budget:
-            batches[-1].append(i)
+        last = batches[-1] if batches else []
+        if last and len(last) < limit and (len(last) + 1) * len(prompts[i]) <= budget:
+            last.append(i)
         else:
             batches.append([i])
     return batches

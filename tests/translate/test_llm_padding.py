@@ -39,6 +39,7 @@ def _engine(options: LLMOptions | None = None) -> LLMTranslator:
     engine.options = options or LLMOptions()
     engine._tokenizer = _Tokenizer()  # type: ignore[assignment]
     engine._generator = _Generator()
+    engine.batch = engine.options.requests_per_batch
     return engine
 
 
@@ -80,3 +81,24 @@ def test_a_batch_of_long_prompts_is_split_to_stay_within_the_token_budget() -> N
 def test_token_batches_put_the_shortest_together_and_a_long_prompt_alone() -> None:
     prompts = [["t"] * n for n in (30, 10, 100, 10, 20)]
     assert token_batches(prompts, 60) == [[1, 3, 4], [0], [2]]
+
+
+def test_token_batches_hold_at_most_the_request_count() -> None:
+    prompts = [["t"] * 10 for _ in range(5)]
+    assert token_batches(prompts, 1000, most=2) == [[0, 1], [2, 3], [4]]
+
+
+def test_an_episodes_lines_go_out_in_as_few_calls_as_the_budget_allows() -> None:
+    """18 one-line requests, twelve short and six long (lines with glossary entries): the
+    token budget, not a count split made before it, forms the batches. Split 9 + 9 first,
+    the long nine overran the budget and went out as two more calls."""
+    engine = _engine(LLMOptions(requests_per_batch=12, prompt_tokens_per_batch=800))
+    lengths = [2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 40, 45, 50, 55, 60, 65]
+    lines = [f"{k}" + "字" * n for k, n in enumerate(lengths)]
+
+    out = engine.translate(lines, source="zh", target="en")
+
+    assert len(out) == 18
+    calls = engine._generator.prompts
+    assert len(calls) == 2
+    assert all(len(call) <= 12 and len(call) * len(call[0]) <= 800 for call in calls)
