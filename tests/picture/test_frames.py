@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from localize.picture.frames import geometry, read_frames, read_selected
@@ -28,3 +30,21 @@ def test_only_the_frames_asked_for_are_read(still: Scene) -> None:
     assert [n for n, _ in got] == wanted
     for n, frame in got:
         assert np.array_equal(frame, whole[n][3:14])
+
+
+def test_the_crf_probe_takes_exactly_the_frames_of_its_windows(
+    still: Scene, tmp_path: Path
+) -> None:
+    """The probe reaches its windows by seeking (no decoding of the whole video): the
+    reference it encodes must still be exactly those frames."""
+    from localize.picture.crf import _extract
+
+    geo = geometry(still.captioned)
+    whole = list(read_frames(geo, pix_fmt="gray"))
+    spans = [(0, 4), (37, 45), (len(whole) - 5, len(whole))]
+    reference = tmp_path / "reference.mkv"
+    _extract(geo, spans, reference)
+    got = list(read_frames(geometry(reference), pix_fmt="gray"))
+    want = [whole[n] for s, e in spans for n in range(s, e)]
+    assert len(got) == len(want)
+    assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
