@@ -114,6 +114,9 @@ def _burn_row(clean: Path, sample: Path, spans: Any, work: Path, reader: Any) ->
         "mean_cer": round(check.mean_cer, 4),
         "cues_ok": f"{sum(c.cer <= 0.05 and c.inside_safe_area for c in check.cues)}/"
         f"{len(check.cues)}",
+        # first and last frame within 1 frame of the cue times (None: not measured)
+        "timed_ok": f"{sum(c.offsets.ok and c.offsets.start is not None for c in check.cues)}/"
+        f"{len(check.cues)}",
         "mb": round(out.stat().st_size / 1e6, 2),
     }
     print(_row(row), flush=True)

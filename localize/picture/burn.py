@@ -134,7 +134,9 @@ class Font:
 @dataclass(frozen=True)
 class BurnReport:
     """What :func:`burn_subtitles` wrote: the font, the size in pixels, where the text
-    block's bottom is (pixels), the wrapped cues as drawn, and cues shrunk to fit."""
+    block's bottom is (pixels), the wrapped cues as drawn, cues shrunk to fit, the
+    style drawn, and the picture the subtitles were burned into (``source``: the
+    read-back compares against it to see on which frames the text is drawn)."""
 
     out: Path
     language: str
@@ -148,6 +150,8 @@ class BurnReport:
     safe_area: SafeArea = SAFE_AREA
     boxed: bool = False
     backdrop: Backdrop | None = None
+    style: BurnStyle = BurnStyle()
+    source: Path | None = None
 
     @property
     def style_note(self) -> str:
@@ -328,8 +332,20 @@ def write_ass(
     for cue, size in zip(cues, sizes, strict=True):
         text = cue.text.replace("{", "(").replace("}", ")").replace("\n", r"\N")
         prefix = f"{{\\fs{size}}}" if size else ""
-        doc.events.append(pysubs2.SSAEvent(start=cue.start_ms, end=cue.end_ms, text=prefix + text))
+        doc.events.append(
+            pysubs2.SSAEvent(
+                start=_ceil_cs(cue.start_ms), end=_ceil_cs(cue.end_ms), text=prefix + text
+            )
+        )
     doc.save(str(path), format_="ass")
+
+
+def _ceil_cs(ms: int) -> int:
+    """``ms`` rounded up to the centisecond ASS keeps. libass draws a cue on the frames
+    whose time t has start <= t < end; rounding both times up keeps exactly the frames
+    the cue's own times imply whenever frame times are whole centiseconds (25, 50 fps),
+    where rounding to the nearest (pysubs2) could add or drop a frame at either end."""
+    return -(-ms // 10) * 10
 
 
 #: the box: padding around each line (share of the font size) and transparency (0
@@ -411,7 +427,7 @@ def burn_subtitles(
     shrunk = tuple(i for i, s in enumerate(sizes, start=1) if s)
     return BurnReport(
         out, language, font, base, bottom, geo.width, geo.height, tuple(cues), shrunk,
-        boxed=bool(style.box), backdrop=backdrop,
+        boxed=bool(style.box), backdrop=backdrop, style=style, source=geo.path,
     )  # fmt: skip
 
 

@@ -7,7 +7,9 @@
   worst frame's PSNR there should be at least 45 dB.
 - :func:`check_burned`: on each cue's middle frame the burned rendition is OCR'd
   where the cue is drawn; the text read must match the cue (CER <= 5 %) and every
-  text box must lie inside the safe area.
+  text box must lie inside the safe area. Around each cue's start and end the burned
+  frames are compared with the picture burned into (:mod:`localize.picture.timing`):
+  the cue must appear and disappear within 1 frame of its times.
 
 Both return :class:`~localize.qc.Flag` lists (``residual-caption``, ``burn-readback``,
 ``outside-safe-area``) for :func:`localize.qc.build_report`'s ``extra_flags``.
@@ -18,16 +20,27 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from localize.domain import Cue
 from localize.metrics import character_error_rate, normalise_for_cer
 from localize.ocr.engine import RapidOcrReader, TextBox, TextReader, join_lines, line_text
-from localize.picture.burn import BurnReport
+from localize.picture.burn import BurnReport, text_region
 from localize.picture.clean import CaptionSpans
-from localize.picture.frames import Geometry, geometry, read_frames
+from localize.picture.frames import Geometry, frame_times_ms, geometry, read_frames, read_selected
+from localize.picture.timing import (
+    MAX_OFFSET,
+    UNMEASURED,
+    WINDOW,
+    CueFrames,
+    Offsets,
+    cue_frames,
+    measure,
+)
 from localize.qc import Flag
 
 MAX_RESIDUAL = 0.02
@@ -119,11 +132,17 @@ def check_clean(
 
 @dataclass(frozen=True)
 class CueReadback:
+    """One cue read back: the text read at its middle frame, whether its boxes lie in
+    the safe area, and how many frames off its times it appears and disappears."""
+
     index: int
     expected: str
     read: str
     cer: float
     inside_safe_area: bool
+    start_ms: int = 0
+    end_ms: int = 0
+    offsets: Offsets = UNMEASURED
 
 
 @dataclass(frozen=True)
@@ -133,7 +152,9 @@ class BurnCheck:
 
     @property
     def ok(self) -> bool:
-        return all(c.cer <= MAX_READBACK_CER and c.inside_safe_area for c in self.cues)
+        return all(
+            c.cer <= MAX_READBACK_CER and c.inside_safe_area and c.offsets.ok for c in self.cues
+        )
 
     @property
     def mean_cer(self) -> float:
@@ -155,6 +176,7 @@ class BurnCheck:
                         limit=MAX_READBACK_CER,
                     )
                 )
+            out += _timing_flags(self.language, c)
             if not c.inside_safe_area:
                 out.append(
                     Flag(
@@ -169,30 +191,166 @@ class BurnCheck:
         return out
 
 
+def _timing_flags(language: str, cue: CueReadback) -> list[Flag]:
+    """``burn-readback`` flags for a cue drawn more than a frame off its start or end."""
+    out = []
+    for offset, what, ms in (
+        (cue.offsets.start, "appears", cue.start_ms),
+        (cue.offsets.end, "disappears", cue.end_ms),
+    ):
+        if offset is None or abs(offset) <= MAX_OFFSET:
+            continue
+        frames = f"{'more than ' if abs(offset) > WINDOW else ''}{min(abs(offset), WINDOW)}"
+        when = "after" if offset > 0 else "before"
+        edge = "starts" if what == "appears" else "ends"
+        out.append(
+            Flag(
+                "burn-readback",
+                "error",
+                language,
+                cue.index,
+                f"the burned subtitle {what} {frames} frame(s) {when} the cue {edge} "
+                f"({ms / 1000:.3f} s); re-burn from the subtitles being published (were "
+                "they retimed after the burn?)",
+                value=offset,
+                limit=MAX_OFFSET,
+            )
+        )
+    return out
+
+
 def check_burned(burned: str, report: BurnReport, *, reader: TextReader | None = None) -> BurnCheck:
-    """OCR each cue's middle frame of ``burned`` where the cue is drawn (module docs)."""
+    """OCR each cue's middle frame of ``burned`` where the cue is drawn, and find the
+    frames it appears and disappears on (module docs, :mod:`localize.picture.timing`)."""
     geo = geometry(burned)
     reader = reader or RapidOcrReader()
-    wanted = {
-        round((c.start_ms + c.end_ms) / 2 * geo.fps / 1000): i for i, c in enumerate(report.cues)
-    }
-    results: list[CueReadback] = []
-    for n, frame in enumerate(read_frames(geo, pix_fmt="gray")):
-        if n not in wanted:
-            continue
-        cue = report.cues[wanted[n]]
-        image = frame.reshape(geo.height, geo.width)
-        boxes = _cue_boxes(reader.read(image), report, cue.text.count("\n") + 1)
-        text = "\n".join(line_text(line) for line in join_lines(boxes))
-        inside = all(
-            report.safe_area.contains(
-                (b.left / geo.width, b.top / geo.height, b.right / geo.width, b.bottom / geo.height)
-            )
-            for b in boxes
+    plans = cue_frames(report.cues, frame_times_ms(geo))
+    middles: dict[int, list[int]] = {}
+    for i, plan in enumerate(plans):
+        middles.setdefault(plan.middle, []).append(i)
+    timing = _Timing.of(report, plans, geo)
+    wanted = set(middles) | (timing.frames if timing else set())
+    results: dict[int, CueReadback] = {}
+    for n, frame, rows in _with_source(read_selected(geo, wanted), timing, wanted):
+        if timing is not None and rows is not None:
+            timing.add(n, frame[timing.top : timing.top + rows.shape[0]], rows)
+        for i in middles.get(n, []):
+            results[i] = _read_cue(reader, frame, report, i)
+    offsets = timing.finish() if timing else {}
+    return BurnCheck(
+        report.language,
+        tuple(replace(r, offsets=offsets.get(i, r.offsets)) for i, r in sorted(results.items())),
+    )
+
+
+def _read_cue(reader: TextReader, image: Gray, report: BurnReport, i: int) -> CueReadback:
+    cue = report.cues[i]
+    height, width = image.shape
+    boxes = _cue_boxes(reader.read(image), report, cue.text.count("\n") + 1)
+    text = "\n".join(line_text(line) for line in join_lines(boxes))
+    inside = all(
+        report.safe_area.contains(
+            (b.left / width, b.top / height, b.right / width, b.bottom / height)
         )
-        cer = character_error_rate(cue.text, text) if normalise_for_cer(cue.text) else 0.0
-        results.append(CueReadback(wanted[n] + 1, cue.text, text, round(cer, 4), inside))
-    return BurnCheck(report.language, tuple(results))
+        for b in boxes
+    )
+    cer = character_error_rate(cue.text, text) if normalise_for_cer(cue.text) else 0.0
+    return CueReadback(i + 1, cue.text, text, round(cer, 4), inside, cue.start_ms, cue.end_ms)
+
+
+def _with_source(
+    frames: Iterable[tuple[int, Gray]], timing: _Timing | None, wanted: set[int]
+) -> Iterator[tuple[int, Gray, Gray | None]]:
+    """The burned frames, each with the same frame's text rows of the picture burned
+    into (None without one)."""
+    source = iter(timing.source_rows(wanted) if timing else ())
+    current = next(source, None)
+    for n, frame in frames:
+        while current is not None and current[0] < n:
+            current = next(source, None)
+        yield n, frame, current[1] if current is not None and current[0] == n else None
+
+
+class _Timing:
+    """The text rows of the frames each cue's timing needs, kept until the cue can be
+    measured (a few frames at a time, whatever the episode's length)."""
+
+    def __init__(self, report: BurnReport, plans: list[CueFrames], source: Geometry) -> None:
+        lines = max((c.text.count("\n") + 1 for c in report.cues), default=1)
+        _, self.top, _, self.height = text_region(
+            report.width, report.height, report.size_px, report.bottom_px, lines
+        )
+        style = report.style
+        self.lighter = _luma(style.colour) >= _luma(style.outline_colour)
+        self.plans, self.source = plans, source
+        self.skips = _same_text_neighbours(report.cues, plans)
+        self.todo = sorted((max(p.frames()), i) for i, p in enumerate(plans) if p.drawn)
+        self.pictures: dict[int, tuple[Gray, Gray]] = {}
+        self.offsets: dict[int, Offsets] = {}
+
+    @classmethod
+    def of(cls, report: BurnReport, plans: list[CueFrames], burned: Geometry) -> _Timing | None:
+        """None when the picture burned into is gone or not the burned picture's size."""
+        if report.source is None or not Path(report.source).exists():
+            return None
+        source = geometry(report.source)
+        if (source.width, source.height) != (burned.width, burned.height):
+            return None
+        return cls(report, plans, source)
+
+    @property
+    def frames(self) -> set[int]:
+        return {n for plan in self.plans for n in plan.frames()}
+
+    def source_rows(self, wanted: set[int]) -> Iterator[tuple[int, Gray]]:
+        crop = (0, self.top, self.source.width, self.height)
+        return read_selected(self.source, wanted, crop=crop)
+
+    def add(self, n: int, burned: Gray, source: Gray) -> None:
+        self.pictures[n] = (burned, source)
+        while self.todo and self.todo[0][0] <= n:
+            self._measure(self.todo.pop(0)[1])
+        low = min((min(self.plans[i].frames()) for _, i in self.todo), default=n + 1)
+        for k in [k for k in self.pictures if k < low]:
+            del self.pictures[k]
+
+    def finish(self) -> dict[int, Offsets]:
+        """Offsets per cue (0-based); cues whose last frames are past the video's end
+        are measured here."""
+        for _, i in self.todo:
+            self._measure(i)
+        self.todo = []
+        return self.offsets
+
+    def _measure(self, i: int) -> None:
+        skip_start, skip_end = self.skips[i]
+        self.offsets[i] = measure(
+            self.plans[i], self.pictures, lighter=self.lighter, skip_start=skip_start,
+            skip_end=skip_end,
+        )  # fmt: skip
+
+
+def _same_text_neighbours(
+    cues: Sequence[Cue], plans: Sequence[CueFrames]
+) -> list[tuple[bool, bool]]:
+    """Per cue: is the cue before (after) it the same text within a few frames? Then
+    the pictures cannot show where one ends and the other begins."""
+    out = []
+    for i, (cue, plan) in enumerate(zip(cues, plans, strict=True)):
+        before = i > 0 and cues[i - 1].text == cue.text
+        after = i + 1 < len(cues) and cues[i + 1].text == cue.text
+        out.append(
+            (
+                before and plans[i - 1].last >= plan.first - WINDOW - 1,
+                after and plans[i + 1].first <= plan.last + WINDOW + 1,
+            )
+        )
+    return out
+
+
+def _luma(rrggbb: str) -> float:
+    r, g, b = (int(rrggbb[k : k + 2], 16) for k in (0, 2, 4))
+    return 0.299 * r + 0.587 * g + 0.114 * b
 
 
 def _cue_boxes(boxes: list[TextBox], report: BurnReport, lines: int) -> list[TextBox]:

@@ -15,7 +15,7 @@ import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Collection, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -102,20 +102,92 @@ def geometry(video: Path | str) -> Geometry:
     )
 
 
+def select_expr(spans: Iterable[tuple[int, int]]) -> str:
+    """An ffmpeg ``select`` expression keeping the frames of ``spans`` ``[start, end)``
+    (commas escaped for a filter graph)."""
+    return "+".join(f"between(n\\,{s}\\,{e - 1})" for s, e in spans)
+
+
+def runs(frames: Iterable[int]) -> list[tuple[int, int]]:
+    """Sorted frame numbers as spans ``[start, end)`` of consecutive frames."""
+    out: list[tuple[int, int]] = []
+    for n in sorted(set(frames)):
+        if out and out[-1][1] == n:
+            out[-1] = (out[-1][0], n + 1)
+        else:
+            out.append((n, n + 1))
+    return out
+
+
+def read_selected(
+    geo: Geometry,
+    frames: Collection[int],
+    *,
+    crop: tuple[int, int, int, int] | None = None,
+    pix_fmt: str = "gray",
+) -> Iterator[tuple[int, Plane]]:
+    """``(n, frame)`` for the frames numbered ``frames`` only, in order (as
+    :func:`read_frames`; ffmpeg still decodes every frame up to the last one, but
+    converts and pipes only these)."""
+    wanted = sorted(set(frames))
+    if not wanted:
+        return iter(())
+    picked = read_frames(geo, crop=crop, pix_fmt=pix_fmt, select=runs(wanted))
+    return zip(wanted, picked, strict=False)
+
+
+def frame_times_ms(geo: Geometry) -> list[float]:
+    """Each frame's presentation time (ms from the file's start), as a player and
+    libass see it: the stream's packet timestamps, sorted (no decoding). For a file
+    whose timestamps cannot be read: frame n at n / fps."""
+    proc = run_tool(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+         "packet=pts_time:format=start_time", "-of", "json", str(geo.path)],
+        timeout=120, what=f"reading the frame times of {geo.path.name}",
+    )  # fmt: skip
+    info = json.loads(proc.stdout or b"{}")
+    try:
+        start = float((info.get("format") or {}).get("start_time") or 0.0)
+        times = sorted(float(p["pts_time"]) for p in info.get("packets") or [])
+    except (KeyError, TypeError, ValueError):
+        times = []
+    if not times:
+        return [n * 1000 / geo.fps for n in range(geo.frames)]
+    return [(t - start) * 1000 for t in times]
+
+
+def even_crop(crop: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """The smallest crop on even coordinates holding ``crop`` (x, y, w, h): ffmpeg
+    crops yuv420 pictures on even coordinates only, and silently rounds odd ones."""
+    x, y, w, h = crop
+    x0, y0 = x - x % 2, y - y % 2
+    return x0, y0, w + x - x0 + (w + x - x0) % 2, h + y - y0 + (h + y - y0) % 2
+
+
 def read_frames(
-    geo: Geometry, *, crop: tuple[int, int, int, int] | None = None, pix_fmt: str = "yuv420p"
+    geo: Geometry,
+    *,
+    crop: tuple[int, int, int, int] | None = None,
+    pix_fmt: str = "yuv420p",
+    select: Sequence[tuple[int, int]] = (),
 ) -> Generator[Plane, None, None]:
     """Every decoded frame in order, as a flat uint8 array (or a crop ``x, y, w, h``
     of it, as ``(h, w, 3)`` BGR when ``pix_fmt`` is "bgr24", ``(h, w)`` when "gray").
 
     Frames are passed through as decoded (no rate conversion), so frame n of this
-    generator is frame n of the file. ffmpeg is killed if the consumer stops early.
+    generator is frame n of the file; with ``select`` (frame spans ``[start, end)``)
+    only those frames, in order. ffmpeg is killed if the consumer stops early.
     """
+    filters = [f"select='{select_expr(select)}'"] if select else []
     if crop is None:
-        width, height, chain = geo.width, geo.height, []
+        width, height, inner = geo.width, geo.height, None
     else:
-        x, y, width, height = crop
-        chain = ["-vf", f"crop={width}:{height}:{x}:{y}"]
+        x, y, width, height = even_crop(crop)
+        filters.append(f"crop={width}:{height}:{x}:{y}")
+        inner = (crop[0] - x, crop[1] - y, crop[2], crop[3])
+        if pix_fmt == "yuv420p" and (x, y, width, height) != tuple(crop):
+            raise ValueError(f"a yuv420p crop needs even coordinates, not {crop}")
+    chain = ["-vf", ",".join(filters)] if filters else []
     channels = {"yuv420p": 1.5, "bgr24": 3, "gray": 1}[pix_fmt]
     size = int(width * height * channels)
     args = [
@@ -139,6 +211,9 @@ def read_frames(
                     frame = frame.reshape(height, width, 3)
                 elif pix_fmt == "gray":
                     frame = frame.reshape(height, width)
+                if inner is not None and pix_fmt != "yuv420p":
+                    dx, dy, w, h = inner
+                    frame = frame[dy : dy + h, dx : dx + w]
                 yield frame
             finished = True
         finally:

@@ -27,7 +27,8 @@ translation-retry    warning  MT still reported problems after its retries
 dub-overrun          warning  the dubbed line does not fit its slot even after stretching
 source-conflict      warning  burned-in captions and speech recognition disagree here
 residual-caption     error    the clean master still shows Chinese caption text here
-burn-readback        error    OCR of the burned rendition does not read back the cue
+burn-readback        error    OCR of the burned rendition does not read back the cue, or
+                              it is drawn > 1 frame off the cue's start or end
 outside-safe-area    error    the burned cue reaches under the platforms' buttons
 missing-glyph        error    the subtitle font cannot draw a character of the cue
 ==================== ======== ==========================================================

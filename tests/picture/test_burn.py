@@ -33,6 +33,9 @@ def test_burned_english_reads_back_inside_the_safe_area(
     assert [c.index for c in check.cues] == [1, 2]
     assert all(c.cer <= 0.05 for c in check.cues), check.cues
     assert all(c.inside_safe_area for c in check.cues)
+    # each cue appears and disappears within a frame of its times, as measured
+    assert all(c.offsets.start is not None and c.offsets.end is not None for c in check.cues)
+    assert all(c.offsets.ok for c in check.cues), check.cues
     assert check.flags() == []
     # the long cue was wrapped to two lines by the English style profile, not more
     assert report.cues[1].text.count("\n") == 1
@@ -127,3 +130,63 @@ def test_burning_onto_a_full_disk_leaves_nothing(still: Scene, tiny_disk: Path) 
     with pytest.raises(DiskFullError):
         burn_subtitles(still.background, ENGLISH, out)
     assert list(tiny_disk.iterdir()) == []
+
+
+def _shifted(track: CueTrack, ms: int) -> CueTrack:
+    from dataclasses import replace
+
+    moved = (replace(c, start_ms=c.start_ms + ms, end_ms=c.end_ms + ms) for c in track.cues)
+    return CueTrack(track.language, tuple(moved))
+
+
+@pytest.mark.parametrize("frames", [3, -2])
+def test_a_burn_off_the_cue_times_is_flagged(
+    frames: int, still: Scene, reader: object, tmp_path: Path
+) -> None:
+    """Subtitles burned 3 frames late (or 2 early) against the cues being published:
+    the text still reads back right at each cue's middle, but the timing is off."""
+    from dataclasses import replace
+
+    out = tmp_path / "late.mp4"
+    burned = burn_subtitles(still.background, _shifted(ENGLISH, frames * 40), out, band=BAND)
+    report = replace(burned, cues=tuple(
+        replace(c, start_ms=o.start_ms, end_ms=o.end_ms)
+        for c, o in zip(burned.cues, ENGLISH.cues, strict=True)
+    ))  # fmt: skip
+    check = check_burned(str(out), report, reader=reader)  # type: ignore[arg-type]
+    assert all(c.cer <= 0.05 for c in check.cues)
+    assert not check.ok
+    assert [(c.offsets.start, c.offsets.end) for c in check.cues] == [(frames, frames)] * 2
+    flags = check.flags()
+    assert {(f.code, f.index) for f in flags} == {("burn-readback", 1), ("burn-readback", 2)}
+    word = "after" if frames > 0 else "before"
+    assert f"appears {abs(frames)} frame(s) {word} the cue starts (0.600 s)" in flags[0].message
+    assert f"disappears {abs(frames)} frame(s) {word} the cue ends" in flags[1].message
+    # one frame off is within the tolerance (libass and the times' rounding)
+    one = tmp_path / "one.mp4"
+    burned = burn_subtitles(still.background, _shifted(ENGLISH, 40), one, band=BAND)
+    report = replace(burned, cues=report.cues)
+    assert check_burned(str(one), report, reader=reader).flags() == []  # type: ignore[arg-type]
+
+
+def test_frames_a_cue_is_drawn_on_follow_libass() -> None:
+    """libass draws a cue on the frames whose time t has start <= t < end."""
+    from localize.picture.timing import cue_frames
+
+    times = [n * 40.0 for n in range(100)]
+    cues = [Cue(600, 1800, "a"), Cue(610, 1790, "b"), Cue(3950, 5000, "c"), Cue(1010, 1030, "d")]
+    frames = cue_frames(cues, times)
+    assert [(f.first, f.last) for f in frames[:3]] == [(15, 44), (16, 44), (99, 99)]
+    assert not frames[3].drawn  # shorter than a frame, between two frames
+
+
+def test_cue_times_between_centiseconds_keep_their_frames(
+    still: Scene, reader: object, tmp_path: Path
+) -> None:
+    """ASS keeps centiseconds: 0.604-1.804 s rounded to the nearest (0.60-1.80) drew the
+    cue one frame early and dropped its last frame (1.800 s); rounded up, libass draws
+    exactly the frames 0.640-1.800 s the cue's times imply."""
+    track = CueTrack("en", (Cue(604, 1804, "Our contract starts today."),))
+    report = burn_subtitles(still.background, track, tmp_path / "cs.mp4", band=BAND)
+    [cue] = check_burned(str(report.out), report, reader=reader).cues  # type: ignore[arg-type]
+    assert (cue.offsets.start, cue.offsets.end) == (0, 0)

@@ -69,3 +69,28 @@ def test_a_pinned_style_is_kept_and_calm_scenery_keeps_the_outline(
     )
     assert not pinned.boxed and pinned.backdrop is None
     assert pinned.style_note == "outline (set by the style)"
+
+
+def test_back_to_back_cues_are_timed_to_the_frame_over_busy_scenery(
+    tmp_path: Path, reader: RapidOcrReader
+) -> None:
+    """Each cue's first and last frame is read from the pixels, also where the next
+    cue's box replaces it on the very next frame; a burn 3 frames late is flagged."""
+    from dataclasses import replace
+
+    picture = hard_background(tmp_path, "busy", 0.0, 3.2)
+    cues = (
+        Cue(700, 1500, "Fine. I'll sign this contract."),
+        Cue(1500, 2300, "Then we have a deal, Miss Lin."),
+        Cue(2300, 2900, "Fine. I'll sign this contract."),
+    )
+    report = burn_subtitles(picture, CueTrack("en", cues), tmp_path / "en.mp4", band=BAND)
+    check = check_burned(str(report.out), report, reader=reader)
+    assert report.boxed
+    assert [(c.offsets.start, c.offsets.end) for c in check.cues] == [(0, 0)] * 3
+    assert check.ok, check.cues
+    late = tuple(replace(c, start_ms=c.start_ms + 120, end_ms=c.end_ms + 120) for c in cues)
+    burned = burn_subtitles(picture, CueTrack("en", late), tmp_path / "late.mp4", band=BAND)
+    check = check_burned(str(burned.out), replace(burned, cues=report.cues), reader=reader)
+    assert [(c.offsets.start, c.offsets.end) for c in check.cues] == [(3, 3)] * 3
+    assert {f.code for f in check.flags()} == {"burn-readback"}
