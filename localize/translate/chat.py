@@ -48,7 +48,7 @@ class LLMOptions:
     #: CTranslate2: most prompt tokens read in one pass (requests x longest prompt,
     #: padded); bounds the memory peak of a batch of long requests (glossary entries make
     #: a request long) to below the numbered path's
-    prompt_tokens_per_batch: int = 384
+    prompt_tokens_per_batch: int = 320
     #: previous lines shown for context. One-line requests default to none: on the
     #: Tatoeba set 1-2 previous source lines cost BLEU (the model translated them too)
     #: and halved the speed (longer prompts); numbered requests show 4
