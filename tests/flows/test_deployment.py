@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import pytest
 
 from localize.sample import SampleEpisode
 from localize.subtitles import read_subtitles
+from tests.flows.ui_helpers import stop_process
 
 pytestmark = pytest.mark.integration
 
@@ -72,19 +72,18 @@ def served(
     api = f"http://127.0.0.1:{port}/api"
     try:
         deadline = time.monotonic() + 120
-        while (
-            _get(f"{api}/deployments/name/localize-episode/manager", _auth(localize_home)) is None
+        # `serve` registers its deployments one by one: wait for every one the tests ask
+        # for (a request to one not registered yet fails with a bare "None")
+        while any(
+            _get(f"{api}/deployments/name/{name}", _auth(localize_home)) is None
+            for name in ("localize-episode/manager", "localize-catalog/nightly")
         ):
             assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "localize serve did not come up"
             time.sleep(1)
         yield api
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_process(proc, timeout=30)
         log.close()
 
 

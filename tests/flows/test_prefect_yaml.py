@@ -14,6 +14,7 @@ import pytest
 from localize.sample import SampleEpisode
 from localize.subtitles import read_subtitles
 from tests.flows.test_team_server import request_episode, team_server
+from tests.flows.ui_helpers import stop_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -87,5 +88,4 @@ def test_prefect_yaml_deploys_to_a_process_pool_and_a_worker_runs_the_episode(
             # the worker's environment decided where the series state went
             assert (worker_home / "data" / "series").is_dir()
         finally:
-            os.killpg(worker.pid, 15)
-            worker.wait(timeout=30)
+            stop_process(worker, timeout=30)  # a loaded machine may take longer: then SIGKILL
