@@ -392,11 +392,10 @@ def speakers_task(
 ) -> dict[str, CueTrack]:
     """Who speaks each cue, heard before review so the draft shows it (not cached: the
     series' voice bank learns between runs)."""
-    from localize.speakers import attribute_targets
+    from localize.speakers import attribute_targets, speaker_names
 
     glossary = load_glossary(Path(glossary_path))
-    first = next(iter(targets), "")
-    names = {c.zh: c.renderings.get(first) or c.zh for c in glossary.characters}
+    names = speaker_names(glossary, next(iter(targets), ""))
     return attribute_targets(targets, Path(video), glossary.series.id, names=names)
 
 

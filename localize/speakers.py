@@ -35,6 +35,7 @@ from localize.domain import Cue, CueTrack
 from localize.errors import LocalizeError, ModelError
 
 if TYPE_CHECKING:
+    from localize.glossary import Glossary
     from localize.models import ModelStore
 
 SAMPLE_RATE = 16_000
@@ -416,6 +417,12 @@ def anonymous_genders(track: CueTrack, audio: Path | Vector) -> dict[str, str]:
         who: estimate_gender(np.concatenate([_span(audio, c) for c in cues]))
         for who, cues in spans.items()
     }
+
+
+def speaker_names(glossary: Glossary, language: str) -> dict[str, str]:
+    """Bank keys (each character's zh) -> the name a reviewer sees: the glossary's
+    rendering in ``language``, else the zh."""
+    return {c.zh: c.renderings.get(language) or c.zh for c in glossary.characters}
 
 
 def attribute_targets(
